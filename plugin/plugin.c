@@ -1,0 +1,27 @@
+/* plugin.c - the four symbols Wireshark's plugin loader looks for.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <wireshark.h>
+
+#include <epan/proto.h>
+#include <ws_version.h>
+
+#include <pop3decode/pop3decode.h>
+
+#include "packet-pop3.h"
+
+WS_DLL_PUBLIC_DEF const gchar plugin_version[] = POP3D_VERSION_STRING;
+WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
+WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
+
+WS_DLL_PUBLIC void plugin_register(void);
+
+void plugin_register(void)
+{
+    static proto_plugin plug_pop3;
+
+    plug_pop3.register_protoinfo = proto_register_pop3;
+    plug_pop3.register_handoff = proto_reg_handoff_pop3;
+    proto_register_plugin(&plug_pop3);
+}
