@@ -1,0 +1,220 @@
+// Events, items and anomalies: what the decoder reports. C++ view of the tables in pop3decode.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pop3decode/pop3decode.h"
+
+namespace pop3decode {
+
+enum class Direction : uint8_t {
+  client_to_server = POP3D_CLIENT_TO_SERVER,
+  server_to_client = POP3D_SERVER_TO_CLIENT,
+};
+
+enum class Anomaly : uint32_t {
+#define POP3D_X(id, name, sev, group, desc) id = POP3D_ANOMALY_##id,
+  POP3D_ANOMALY_MAP(POP3D_X)
+#undef POP3D_X
+};
+
+enum class Field : uint32_t {
+#define POP3D_X(id, name, type, desc) id = POP3D_FIELD_##id,
+  POP3D_FIELD_MAP(POP3D_X)
+#undef POP3D_X
+};
+
+enum class EventKind : uint32_t {
+  greeting = POP3D_EVENT_GREETING,
+  command = POP3D_EVENT_COMMAND,
+  status = POP3D_EVENT_STATUS,
+  data_line = POP3D_EVENT_DATA_LINE,
+  data_end = POP3D_EVENT_DATA_END,
+  sasl_server = POP3D_EVENT_SASL_SERVER,
+  sasl_client = POP3D_EVENT_SASL_CLIENT,
+  state = POP3D_EVENT_STATE,
+  auth_result = POP3D_EVENT_AUTH_RESULT,
+  unparsed = POP3D_EVENT_UNPARSED,
+  skipped = POP3D_EVENT_SKIPPED,
+  tls = POP3D_EVENT_TLS,
+  end = POP3D_EVENT_END,
+};
+
+enum class Command : uint32_t {
+  none = POP3D_CMD_NONE,
+  user = POP3D_CMD_USER,
+  pass = POP3D_CMD_PASS,
+  apop = POP3D_CMD_APOP,
+  auth = POP3D_CMD_AUTH,
+  stat = POP3D_CMD_STAT,
+  list = POP3D_CMD_LIST,
+  retr = POP3D_CMD_RETR,
+  dele = POP3D_CMD_DELE,
+  noop = POP3D_CMD_NOOP,
+  rset = POP3D_CMD_RSET,
+  quit = POP3D_CMD_QUIT,
+  top = POP3D_CMD_TOP,
+  uidl = POP3D_CMD_UIDL,
+  capa = POP3D_CMD_CAPA,
+  stls = POP3D_CMD_STLS,
+  utf8 = POP3D_CMD_UTF8,
+  lang = POP3D_CMD_LANG,
+  last = POP3D_CMD_LAST,
+  xtnd = POP3D_CMD_XTND,
+  unknown = POP3D_CMD_UNKNOWN,
+};
+
+enum class State : uint32_t {
+  authorization = POP3D_STATE_AUTHORIZATION,
+  transaction = POP3D_STATE_TRANSACTION,
+  update = POP3D_STATE_UPDATE,
+};
+
+enum class FieldType : uint32_t {
+  none = POP3D_TYPE_NONE,
+  string = POP3D_TYPE_STRING,
+  uint = POP3D_TYPE_UINT,
+  boolean = POP3D_TYPE_BOOL,
+  bytes = POP3D_TYPE_BYTES,
+};
+
+inline constexpr uint32_t item_generated = POP3D_ITEM_GENERATED;
+inline constexpr uint32_t item_secret = POP3D_ITEM_SECRET;
+
+// Static table look-ups (the strings live forever). Unknown values give "".
+std::string_view anomaly_name(Anomaly) noexcept;
+std::string_view anomaly_description(Anomaly) noexcept;
+pop3d_severity anomaly_severity(Anomaly) noexcept;
+pop3d_anomaly_group anomaly_group(Anomaly) noexcept;
+std::string_view field_name(Field) noexcept;
+std::string_view field_description(Field) noexcept;
+FieldType field_type(Field) noexcept;
+std::string_view event_kind_name(EventKind) noexcept;
+std::string_view command_name(Command) noexcept;
+std::string_view state_name(State) noexcept;
+
+// One decoded field. `text` is borrowed like everything in an Event.
+struct Item {
+  Field field{};
+  int32_t parent = -1;  // index into Event::items, or -1
+  uint32_t source = 0;  // 0: the stream; n > 0: Event::buffers[n - 1]
+  uint32_t flags = 0;   // item_generated, item_secret
+  uint64_t offset = 0;  // absolute stream offset (source 0) or offset in the buffer
+  uint64_t length = 0;
+  uint64_t number = 0;  // UINT and BOOL values
+  std::string_view text;  // STRING and BYTES values
+};
+
+struct AnomalyHit {
+  Anomaly anomaly{};
+  uint64_t offset = 0;  // absolute stream offset in the event's direction
+  uint64_t length = 0;
+};
+
+// A decoded payload (base64-decoded SASL data) that items with source > 0 point into.
+struct Buffer {
+  std::string_view data;
+  uint64_t origin_offset = 0;  // where the encoded text stands in the stream
+  uint64_t origin_length = 0;
+};
+
+// Everything an Event points to is valid only during the handler call.
+struct Event {
+  EventKind kind{};
+  Direction direction{};
+  uint64_t offset = 0;  // absolute stream offset of the first byte
+  uint64_t length = 0;  // wire bytes including the line end
+  std::string_view line;  // the wire line without its end
+  std::string_view data;  // DATA_LINE: unstuffed line plus its CRLF
+  uint64_t request_id = 0;  // 1-based number of the command this belongs to; 0 if none
+  Command command = Command::none;
+  uint32_t piece = 0;  // 0: whole line; 1, 2, ...: pieces of an over-long line
+  std::span<const Item> items;
+  std::span<const Buffer> buffers;
+  std::span<const AnomalyHit> anomalies;
+
+  // First item of a field, or nullptr.
+  const Item* find(Field f) const noexcept {
+    for (const Item& item : items)
+      if (item.field == f) return &item;
+    return nullptr;
+  }
+  bool has_anomaly(Anomaly a) const noexcept {
+    for (const AnomalyHit& hit : anomalies)
+      if (hit.anomaly == a) return true;
+    return false;
+  }
+};
+
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  virtual void on_event(const Event& event) = 0;
+};
+
+// Accumulates the items, buffers and anomalies of one event. Strings handed to own() and
+// add_buffer() are kept until clear(), at stable addresses.
+class EventBuilder {
+ public:
+  void clear() noexcept {
+    items_.clear();
+    buffers_.clear();
+    anomalies_.clear();
+    if (!pool_.empty()) pool_.clear();
+  }
+
+  // A field with a position. For STRING/BYTES fields `text` is the value (usually the bytes at
+  // that position); for UINT/BOOL, `number`. Returns the item's index (a parent for others).
+  int32_t add(Field field, int32_t parent, uint32_t source, uint64_t offset, uint64_t length,
+              std::string_view text = {}, uint64_t number = 0, uint32_t flags = 0) {
+    items_.push_back(Item{field, parent, source, flags, offset, length, number, text});
+    return static_cast<int32_t>(items_.size() - 1);
+  }
+  int32_t add_number(Field field, int32_t parent, uint32_t source, uint64_t offset,
+                     uint64_t length, uint64_t number, uint32_t flags = 0) {
+    return add(field, parent, source, offset, length, {}, number, flags);
+  }
+  // A derived value with no position of its own.
+  int32_t add_generated(Field field, int32_t parent, std::string_view text, uint64_t number = 0,
+                        uint32_t flags = 0) {
+    return add(field, parent, 0, 0, 0, text, number, flags | item_generated);
+  }
+
+  // Keeps a copy of `s` until clear() and returns a view of it.
+  std::string_view own(std::string s) {
+    pool_.push_back(std::move(s));
+    return pool_.back();
+  }
+  // Adds a decoded payload; returns its source id (1-based) for items that point into it.
+  uint32_t add_buffer(std::string bytes, uint64_t origin_offset, uint64_t origin_length) {
+    buffers_.push_back(Buffer{own(std::move(bytes)), origin_offset, origin_length});
+    return static_cast<uint32_t>(buffers_.size());
+  }
+  std::string_view buffer(uint32_t source) const noexcept {
+    return source == 0 || source > buffers_.size() ? std::string_view{}
+                                                    : buffers_[source - 1].data;
+  }
+
+  void anomaly(Anomaly a, uint64_t offset, uint64_t length) {
+    anomalies_.push_back(AnomalyHit{a, offset, length});
+  }
+
+  std::span<const Item> items() const noexcept { return items_; }
+  std::span<const Buffer> buffers() const noexcept { return buffers_; }
+  std::span<const AnomalyHit> anomalies() const noexcept { return anomalies_; }
+  std::vector<Item>& mutable_items() noexcept { return items_; }
+
+ private:
+  std::vector<Item> items_;
+  std::vector<Buffer> buffers_;
+  std::vector<AnomalyHit> anomalies_;
+  std::deque<std::string> pool_;
+};
+
+}  // namespace pop3decode

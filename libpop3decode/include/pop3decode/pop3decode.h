@@ -1,0 +1,552 @@
+/*
+ * pop3decode.h - the C ABI of libpop3decode.
+ *
+ * A streaming decoder of POP3 conversations (RFC 1939, 2449, 3206, 5034, 1734, 2595, 6856).
+ * One pop3d_session per TCP conversation. Bytes of each direction are fed in capture order, in
+ * any chunking; the session calls back with events. Every event, item and anomaly carries an
+ * absolute offset in the stream of its direction (byte 0 is the first byte ever fed for that
+ * direction), so results are identical however the input is split.
+ *
+ * Conventions:
+ * - Every function is safe to call from C and never lets a C++ exception escape.
+ * - Functions returning int return POP3D_OK (0) on success or a negative pop3d_status.
+ * - Borrowed bytes: every pointer inside a pop3d_event (line, data, items' text, buffers) is
+ *   valid only until the event callback returns. Copy what you keep.
+ * - Strings returned by the table functions (names, descriptions) are static and live forever.
+ * - Text values are byte strings with a length; they are not NUL-terminated.
+ */
+#ifndef POP3DECODE_H
+#define POP3DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(POP3DECODE_BUILDING)
+#define POP3D_EXPORT __declspec(dllexport)
+#else
+#define POP3D_EXPORT
+#endif
+#else
+#define POP3D_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+#define POP3D_NOEXCEPT noexcept
+extern "C" {
+#else
+#define POP3D_NOEXCEPT
+#endif
+
+#define POP3D_VERSION_MAJOR 1
+#define POP3D_VERSION_MINOR 0
+#define POP3D_VERSION_PATCH 0
+#define POP3D_VERSION_STRING "1.0.0"
+
+/* ---------------------------------------------------------------------------------------------
+ * Anomaly table: X(ID, name, severity, group, description)
+ * The name is stable (scripts and expert-item filters depend on it); append, never renumber.
+ * Severity: NOTE, CHAT, WARN, ERROR.  Group: MALFORMED, SEQUENCE, PROTOCOL, RESPONSE_CODE,
+ * AUTH_FAILURE, SECURITY, UNDECODED.
+ * ------------------------------------------------------------------------------------------- */
+#define POP3D_ANOMALY_MAP(X)                                                                       \
+  X(LINE_BARE_LF, "line_bare_lf", WARN, MALFORMED, "Line ended by LF without CR")                  \
+  X(LINE_BARE_CR, "line_bare_cr", WARN, MALFORMED, "CR not followed by LF inside a line")          \
+  X(LINE_NUL, "line_nul", WARN, MALFORMED, "NUL byte in a line")                                   \
+  X(LINE_8BIT, "line_8bit", NOTE, PROTOCOL, "8-bit byte in a command or status line")              \
+  X(LINE_TOO_LONG, "line_too_long", WARN, MALFORMED,                                               \
+    "Line longer than the decoder's bound; delivered in pieces")                                   \
+  X(COMMAND_TOO_LONG, "command_too_long", WARN, PROTOCOL,                                          \
+    "Command line longer than 255 octets (RFC 2449 section 4)")                                    \
+  X(RESPONSE_TOO_LONG, "response_too_long", WARN, PROTOCOL,                                        \
+    "First response line longer than 512 octets (RFC 2449 section 4)")                            \
+  X(COMMAND_EMPTY, "command_empty", WARN, MALFORMED, "Empty command line")                         \
+  X(COMMAND_UNKNOWN, "command_unknown", WARN, PROTOCOL, "Unknown command")                         \
+  X(COMMAND_ARG_COUNT, "command_arg_count", WARN, MALFORMED, "Wrong number of arguments")          \
+  X(COMMAND_ARG_INVALID, "command_arg_invalid", WARN, MALFORMED,                                   \
+    "Argument malformed or out of range")                                                          \
+  X(COMMAND_WRONG_STATE, "command_wrong_state", WARN, SEQUENCE,                                    \
+    "Command not allowed in the current session state")                                            \
+  X(COMMAND_NOT_ADVERTISED, "command_not_advertised", NOTE, SEQUENCE,                              \
+    "Command needs a capability the server did not advertise")                                     \
+  X(COMMAND_AFTER_QUIT, "command_after_quit", WARN, SEQUENCE, "Client data after QUIT")            \
+  X(APOP_DIGEST_INVALID, "apop_digest_invalid", WARN, MALFORMED,                                   \
+    "APOP digest is not 32 hexadecimal digits")                                                    \
+  X(APOP_NO_TIMESTAMP, "apop_no_timestamp", WARN, SEQUENCE,                                        \
+    "APOP used but the greeting carried no timestamp")                                             \
+  X(GREETING_TIMESTAMP_MALFORMED, "greeting_timestamp_malformed", NOTE, MALFORMED,                 \
+    "Greeting timestamp is not of the form <...@...>")                                             \
+  X(STATUS_INVALID, "status_invalid", ERROR, MALFORMED,                                            \
+    "Server line is neither +OK nor -ERR where a status was expected")                             \
+  X(STATUS_NONSTANDARD, "status_nonstandard", WARN, PROTOCOL,                                      \
+    "Non-standard status indicator (such as +ERR or lower case)")                                  \
+  X(RESPONSE_WITHOUT_REQUEST, "response_without_request", WARN, SEQUENCE,                          \
+    "Response with no outstanding request")                                                        \
+  X(RESPONSE_CODE_UNKNOWN, "response_code_unknown", NOTE, PROTOCOL, "Unknown response code")       \
+  X(RESPONSE_CODE_MALFORMED, "response_code_malformed", WARN, MALFORMED,                           \
+    "Malformed response code")                                                                     \
+  X(RESPONSE_CODE_IN_USE, "response_code_in_use", WARN, RESPONSE_CODE,                             \
+    "[IN-USE]: the mailbox is locked by another session")                                          \
+  X(RESPONSE_CODE_LOGIN_DELAY, "response_code_login_delay", WARN, RESPONSE_CODE,                   \
+    "[LOGIN-DELAY]: login refused, too soon after the previous one")                               \
+  X(RESPONSE_CODE_SYS_TEMP, "response_code_sys_temp", WARN, RESPONSE_CODE,                         \
+    "[SYS/TEMP]: temporary system failure")                                                        \
+  X(RESPONSE_CODE_SYS_PERM, "response_code_sys_perm", ERROR, RESPONSE_CODE,                        \
+    "[SYS/PERM]: permanent system failure")                                                        \
+  X(RESPONSE_CODE_AUTH, "response_code_auth", NOTE, RESPONSE_CODE,                                 \
+    "[AUTH]: credentials rejected")                                                                \
+  X(RESPONSE_CODE_UTF8, "response_code_utf8", NOTE, RESPONSE_CODE,                                 \
+    "[UTF8]: mailbox needs UTF8 mode")                                                             \
+  X(STAT_MALFORMED, "stat_malformed", WARN, MALFORMED, "STAT response is not 'nn mm'")             \
+  X(LISTING_MALFORMED, "listing_malformed", WARN, MALFORMED,                                       \
+    "Scan or unique-id listing is malformed")                                                      \
+  X(UID_INVALID, "uid_invalid", WARN, MALFORMED,                                                   \
+    "Unique-id has characters outside 0x21-0x7E or exceeds 70 characters")                         \
+  X(CAPA_UNKNOWN, "capa_unknown", NOTE, PROTOCOL, "Capability not in the IANA registry")           \
+  X(CAPA_EXPERIMENTAL, "capa_experimental", CHAT, PROTOCOL, "Experimental X- capability")          \
+  X(CAPA_MALFORMED, "capa_malformed", WARN, MALFORMED, "Capability arguments malformed")           \
+  X(DATA_UNSTUFFED_DOT, "data_unstuffed_dot", WARN, MALFORMED,                                     \
+    "Data line starts with a single dot that was not byte-stuffed")                                \
+  X(DATA_UNTERMINATED, "data_unterminated", WARN, MALFORMED,                                       \
+    "Multi-line response not terminated before the connection ended")                             \
+  X(QUEUE_OVERFLOW, "queue_overflow", WARN, UNDECODED,                                             \
+    "Too many outstanding commands; the oldest was dropped from matching")                         \
+  X(MIDSTREAM, "midstream", NOTE, UNDECODED,                                                       \
+    "Capture starts mid-conversation; resynchronised at a line boundary")                          \
+  X(GAP, "gap", WARN, UNDECODED, "Bytes missing from the stream; resynchronised")                  \
+  X(NOT_POP3, "not_pop3", WARN, UNDECODED,                                                         \
+    "Traffic does not look like POP3; decoding stopped")                                           \
+  X(SASL_MECH_NOT_ADVERTISED, "sasl_mech_not_advertised", NOTE, SEQUENCE,                          \
+    "SASL mechanism not advertised in CAPA")                                                       \
+  X(SASL_BAD_BASE64, "sasl_bad_base64", WARN, MALFORMED, "SASL line is not valid base64")          \
+  X(SASL_STEP_COUNT, "sasl_step_count", WARN, PROTOCOL,                                            \
+    "More SASL steps than the mechanism allows")                                                   \
+  X(SASL_DATA_AFTER_CANCEL, "sasl_data_after_cancel", WARN, SEQUENCE,                              \
+    "Client data after cancelling the SASL exchange")                                              \
+  X(SASL_MALFORMED, "sasl_malformed", WARN, MALFORMED, "SASL mechanism payload malformed")         \
+  X(SASL_PLAIN_NUL_COUNT, "sasl_plain_nul_count", WARN, MALFORMED,                                 \
+    "PLAIN payload does not have exactly two NUL separators")                                      \
+  X(SASL_UNKNOWN_MECHANISM, "sasl_unknown_mechanism", NOTE, UNDECODED,                             \
+    "SASL mechanism unknown to the decoder; payload shown as bytes")                               \
+  X(SASL_ABORTED, "sasl_aborted", WARN, SEQUENCE,                                                  \
+    "Connection ended during a SASL exchange")                                                     \
+  X(SASL_CANCELLED, "sasl_cancelled", NOTE, AUTH_FAILURE, "Client cancelled the SASL exchange")    \
+  X(AUTH_FAILED, "auth_failed", WARN, AUTH_FAILURE, "Authentication failed")                       \
+  X(CLEARTEXT_PASSWORD, "cleartext_password", WARN, SECURITY,                                      \
+    "Password sent in clear text outside TLS")                                                     \
+  X(PASSWORD_MISMATCH, "password_mismatch", WARN, AUTH_FAILURE,                                    \
+    "Credential does not match the known password")                                                \
+  X(TLS_ANOMALY, "stls_not_tls", WARN, PROTOCOL, "STLS refused or repeated")
+
+typedef enum pop3d_anomaly {
+#define POP3D_X_ENUM(id, name, sev, group, desc) POP3D_ANOMALY_##id,
+  POP3D_ANOMALY_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_ANOMALY_COUNT
+} pop3d_anomaly;
+
+typedef enum pop3d_severity {
+  POP3D_SEVERITY_CHAT = 0,
+  POP3D_SEVERITY_NOTE = 1,
+  POP3D_SEVERITY_WARN = 2,
+  POP3D_SEVERITY_ERROR = 3
+} pop3d_severity;
+
+typedef enum pop3d_anomaly_group {
+  POP3D_GROUP_MALFORMED = 0,
+  POP3D_GROUP_SEQUENCE = 1,
+  POP3D_GROUP_PROTOCOL = 2,
+  POP3D_GROUP_RESPONSE_CODE = 3,
+  POP3D_GROUP_AUTH_FAILURE = 4,
+  POP3D_GROUP_SECURITY = 5,
+  POP3D_GROUP_UNDECODED = 6
+} pop3d_anomaly_group;
+
+/* ---------------------------------------------------------------------------------------------
+ * Field table: X(ID, name, type, description)
+ * Items of events refer to these. The name is stable: the Wireshark plugin registers each one as
+ * the display filter "pop3." name. Append, never renumber.
+ * Types: NONE (a subtree label), STRING (text bytes), UINT (unsigned number), BOOL (0/1),
+ * BYTES (binary bytes).
+ * ------------------------------------------------------------------------------------------- */
+#define POP3D_FIELD_MAP_CORE(X)                                                                    \
+  X(REQUEST, "request", NONE, "Request")                                                           \
+  X(REQUEST_COMMAND, "request.command", STRING, "Command")                                         \
+  X(REQUEST_PARAMETER, "request.parameter", STRING, "Parameter")                                   \
+  X(REQUEST_LINES, "request.lines", UINT, "TOP line count")                                        \
+  X(REQUEST_LANG, "request.lang", STRING, "LANG language tag")                                     \
+  X(REQUEST_UTF8_USER, "request.utf8_user", BOOL, "UTF8 with USER")                                \
+  X(RESPONSE, "response", NONE, "Response")                                                        \
+  X(RESPONSE_INDICATOR, "response.indicator", STRING, "Status indicator")                          \
+  X(RESPONSE_CODE, "response.code", STRING, "Extended response code")                              \
+  X(RESPONSE_CODE_LEVEL, "response.code.level", STRING, "Response code hierarchy level")           \
+  X(RESPONSE_CODE_ARGS, "response.code.args", STRING, "Response code arguments")                   \
+  X(RESPONSE_DESCRIPTION, "response.description", STRING, "Response description")                 \
+  X(RESPONSE_OCTETS, "response.octets", UINT, "Announced octet count")                             \
+  X(RESPONSE_MULTILINE, "response.multiline", BOOL, "Multi-line response follows")                 \
+  X(RESPONSE_TO_COMMAND, "response.command", STRING, "Command answered")                           \
+  X(GREETING_TIMESTAMP, "greeting.timestamp", STRING, "APOP timestamp")                            \
+  X(STAT_MESSAGES, "stat.messages", UINT, "Messages in maildrop")                                  \
+  X(STAT_OCTETS, "stat.octets", UINT, "Size of maildrop in octets")                                \
+  X(MSG, "msg", NONE, "Message")                                                                   \
+  X(MSG_NUMBER, "msg.number", UINT, "Message number")                                              \
+  X(MSG_SIZE, "msg.size", UINT, "Message size in octets")                                          \
+  X(MSG_UID, "msg.uid", STRING, "Unique-id")                                                       \
+  X(DATA, "data", STRING, "Data line")                                                             \
+  X(DATA_STUFFED, "data.stuffed", BOOL, "Leading dot removed (byte-stuffed)")                      \
+  X(DATA_END, "data.end", NONE, "End of multi-line response")                                      \
+  X(DATA_LINES, "data.lines", UINT, "Lines in multi-line response")                                \
+  X(DATA_OCTETS, "data.octets", UINT, "Unstuffed octets in multi-line response")                   \
+  X(CAPA, "capa", NONE, "Capability")                                                              \
+  X(CAPA_NAME, "capa.name", STRING, "Capability name")                                             \
+  X(CAPA_VALUE, "capa.value", STRING, "Capability argument")                                       \
+  X(CAPA_SASL_MECHANISM, "capa.sasl", STRING, "Advertised SASL mechanism")                         \
+  X(CAPA_LOGIN_DELAY, "capa.login_delay", UINT, "Login delay in seconds")                          \
+  X(CAPA_EXPIRE, "capa.expire", UINT, "Expire days")                                               \
+  X(CAPA_EXPIRE_NEVER, "capa.expire.never", BOOL, "Messages never expire")                         \
+  X(CAPA_PER_USER, "capa.per_user", BOOL, "Value may differ per user (USER)")                      \
+  X(CAPA_IMPLEMENTATION, "capa.implementation", STRING, "Server implementation")                   \
+  X(SESSION_STATE, "session.state", STRING, "Session state")                                       \
+  X(SESSION_USER, "session.user", STRING, "Session user")                                          \
+  X(SESSION_TLS, "session.tls", BOOL, "Session protected by TLS")                                  \
+  X(SESSION_UTF8, "session.utf8", BOOL, "UTF8 mode")                                               \
+  X(AUTH, "auth", NONE, "Authentication")                                                          \
+  X(AUTH_METHOD, "auth.method", STRING, "Authentication method")                                   \
+  X(AUTH_USERNAME, "auth.username", STRING, "User name")                                           \
+  X(AUTH_PASSWORD, "auth.password", STRING, "Password")                                            \
+  X(AUTH_AUTHZID, "auth.authzid", STRING, "Authorization identity")                                \
+  X(AUTH_SECRET, "auth.secret", STRING, "Secret material (digest, proof, token)")                  \
+  X(AUTH_RESULT, "auth.result", STRING, "Authentication result")                                   \
+  X(AUTH_STEPS, "auth.steps", UINT, "SASL steps")                                                  \
+  X(AUTH_VERIFIED, "auth.verified", BOOL, "Credential matches the known password")                 \
+  X(APOP_NAME, "apop.name", STRING, "APOP name")                                                   \
+  X(APOP_DIGEST, "apop.digest", STRING, "APOP digest")                                             \
+  X(APOP_TIMESTAMP, "apop.timestamp", STRING, "Greeting timestamp the digest covers")              \
+  X(UNPARSED, "unparsed", STRING, "Line not understood")                                           \
+  X(SKIPPED, "skipped", BYTES, "Bytes skipped while resynchronising")                              \
+  X(TLS_DATA, "tls_data", BYTES, "TLS-protected bytes")
+
+#define POP3D_FIELD_MAP_SASL(X)                                                                    \
+  X(SASL, "sasl", NONE, "SASL step")                                                               \
+  X(SASL_MECHANISM, "sasl.mechanism", STRING, "SASL mechanism")                                    \
+  X(SASL_STEP, "sasl.step", UINT, "SASL step number")                                              \
+  X(SASL_BASE64, "sasl.base64", STRING, "SASL data (base64)")                                      \
+  X(SASL_DECODED, "sasl.decoded", BYTES, "SASL data (decoded)")                                    \
+  X(SASL_EMPTY, "sasl.empty", BOOL, "Empty SASL data")                                             \
+  X(SASL_CANCEL, "sasl.cancel", BOOL, "SASL exchange cancelled")                                   \
+  X(SASL_INITIAL_RESPONSE, "sasl.initial_response", STRING, "Initial response (base64)")           \
+  X(SASL_PLAIN_AUTHZID, "sasl.plain.authzid", STRING, "PLAIN authorization identity")              \
+  X(SASL_PLAIN_AUTHCID, "sasl.plain.authcid", STRING, "PLAIN authentication identity")             \
+  X(SASL_PLAIN_PASSWORD, "sasl.plain.password", STRING, "PLAIN password")                          \
+  X(SASL_LOGIN_PROMPT, "sasl.login.prompt", STRING, "LOGIN server prompt")                         \
+  X(SASL_LOGIN_USERNAME, "sasl.login.username", STRING, "LOGIN user name")                         \
+  X(SASL_LOGIN_PASSWORD, "sasl.login.password", STRING, "LOGIN password")                          \
+  X(SASL_CRAM_CHALLENGE, "sasl.cram_md5.challenge", STRING, "CRAM-MD5 challenge")                  \
+  X(SASL_CRAM_USERNAME, "sasl.cram_md5.username", STRING, "CRAM-MD5 user name")                    \
+  X(SASL_CRAM_DIGEST, "sasl.cram_md5.digest", STRING, "CRAM-MD5 digest")                           \
+  X(SASL_DIGEST_DIRECTIVE, "sasl.digest_md5.directive", STRING, "DIGEST-MD5 directive")            \
+  X(SASL_DIGEST_REALM, "sasl.digest_md5.realm", STRING, "DIGEST-MD5 realm")                        \
+  X(SASL_DIGEST_NONCE, "sasl.digest_md5.nonce", STRING, "DIGEST-MD5 nonce")                        \
+  X(SASL_DIGEST_QOP, "sasl.digest_md5.qop", STRING, "DIGEST-MD5 qop")                              \
+  X(SASL_DIGEST_CHARSET, "sasl.digest_md5.charset", STRING, "DIGEST-MD5 charset")                  \
+  X(SASL_DIGEST_ALGORITHM, "sasl.digest_md5.algorithm", STRING, "DIGEST-MD5 algorithm")            \
+  X(SASL_DIGEST_CIPHER, "sasl.digest_md5.cipher", STRING, "DIGEST-MD5 cipher")                     \
+  X(SASL_DIGEST_MAXBUF, "sasl.digest_md5.maxbuf", UINT, "DIGEST-MD5 maxbuf")                       \
+  X(SASL_DIGEST_STALE, "sasl.digest_md5.stale", STRING, "DIGEST-MD5 stale")                        \
+  X(SASL_DIGEST_USERNAME, "sasl.digest_md5.username", STRING, "DIGEST-MD5 user name")              \
+  X(SASL_DIGEST_CNONCE, "sasl.digest_md5.cnonce", STRING, "DIGEST-MD5 cnonce")                     \
+  X(SASL_DIGEST_NC, "sasl.digest_md5.nc", STRING, "DIGEST-MD5 nonce count")                        \
+  X(SASL_DIGEST_URI, "sasl.digest_md5.digest_uri", STRING, "DIGEST-MD5 digest-uri")                \
+  X(SASL_DIGEST_RESPONSE, "sasl.digest_md5.response", STRING, "DIGEST-MD5 response")              \
+  X(SASL_DIGEST_AUTHZID, "sasl.digest_md5.authzid", STRING, "DIGEST-MD5 authzid")                  \
+  X(SASL_DIGEST_RSPAUTH, "sasl.digest_md5.rspauth", STRING, "DIGEST-MD5 rspauth")                  \
+  X(SASL_SCRAM_GS2_FLAG, "sasl.scram.gs2_cbind_flag", STRING, "SCRAM GS2 channel-binding flag")    \
+  X(SASL_SCRAM_CB_NAME, "sasl.scram.cb_name", STRING, "SCRAM channel-binding type")                \
+  X(SASL_SCRAM_AUTHZID, "sasl.scram.authzid", STRING, "SCRAM authorization identity (a=)")         \
+  X(SASL_SCRAM_USERNAME, "sasl.scram.username", STRING, "SCRAM user name (n=)")                    \
+  X(SASL_SCRAM_NONCE, "sasl.scram.nonce", STRING, "SCRAM nonce (r=)")                              \
+  X(SASL_SCRAM_SALT, "sasl.scram.salt", STRING, "SCRAM salt (s=)")                                 \
+  X(SASL_SCRAM_ITERATIONS, "sasl.scram.iterations", UINT, "SCRAM iteration count (i=)")            \
+  X(SASL_SCRAM_CHANNEL_BINDING, "sasl.scram.channel_binding", STRING,                              \
+    "SCRAM channel binding (c=)")                                                                  \
+  X(SASL_SCRAM_PROOF, "sasl.scram.proof", STRING, "SCRAM client proof (p=)")                       \
+  X(SASL_SCRAM_VERIFIER, "sasl.scram.verifier", STRING, "SCRAM server signature (v=)")             \
+  X(SASL_SCRAM_ERROR, "sasl.scram.error", STRING, "SCRAM server error (e=)")                       \
+  X(SASL_SCRAM_EXTENSION, "sasl.scram.extension", STRING, "SCRAM extension attribute")             \
+  X(SASL_SCRAM_MD5_AUTHZID, "sasl.scram_md5.authzid", STRING, "SCRAM-MD5 authorization id")        \
+  X(SASL_SCRAM_MD5_AUTHCID, "sasl.scram_md5.authcid", STRING, "SCRAM-MD5 authentication id")       \
+  X(SASL_SCRAM_MD5_CLIENT_NONCE, "sasl.scram_md5.client_nonce", STRING, "SCRAM-MD5 client nonce")  \
+  X(SASL_SCRAM_MD5_SALT, "sasl.scram_md5.salt", BYTES, "SCRAM-MD5 salt")                           \
+  X(SASL_SCRAM_MD5_SERVER_LAYERS, "sasl.scram_md5.server_layers", BYTES,                           \
+    "SCRAM-MD5 server security layers")                                                            \
+  X(SASL_SCRAM_MD5_SERVICE, "sasl.scram_md5.service", STRING, "SCRAM-MD5 service name")            \
+  X(SASL_SCRAM_MD5_SERVER_NONCE, "sasl.scram_md5.server_nonce", STRING, "SCRAM-MD5 server nonce")  \
+  X(SASL_SCRAM_MD5_CLIENT_LAYERS, "sasl.scram_md5.client_layers", BYTES,                           \
+    "SCRAM-MD5 client security layers")                                                            \
+  X(SASL_SCRAM_MD5_PROOF, "sasl.scram_md5.proof", BYTES, "SCRAM-MD5 client proof")                 \
+  X(SASL_SCRAM_MD5_VERIFIER, "sasl.scram_md5.verifier", BYTES, "SCRAM-MD5 server verifier")        \
+  X(SASL_XOAUTH2_USER, "sasl.xoauth2.user", STRING, "XOAUTH2 user")                                \
+  X(SASL_XOAUTH2_TOKEN, "sasl.xoauth2.token", STRING, "XOAUTH2 bearer token")                      \
+  X(SASL_XOAUTH2_ERROR, "sasl.xoauth2.error", STRING, "XOAUTH2 server error (JSON)")               \
+  X(SASL_OAUTH_GS2_HEADER, "sasl.oauthbearer.gs2_header", STRING, "OAUTHBEARER GS2 header")        \
+  X(SASL_OAUTH_AUTHZID, "sasl.oauthbearer.authzid", STRING, "OAUTHBEARER authorization id (a=)")   \
+  X(SASL_OAUTH_HOST, "sasl.oauthbearer.host", STRING, "OAUTHBEARER host")                          \
+  X(SASL_OAUTH_PORT, "sasl.oauthbearer.port", UINT, "OAUTHBEARER port")                            \
+  X(SASL_OAUTH_AUTH, "sasl.oauthbearer.auth", STRING, "OAUTHBEARER auth (token)")                  \
+  X(SASL_OAUTH_KVPAIR, "sasl.oauthbearer.kvpair", STRING, "OAUTHBEARER other key/value")           \
+  X(SASL_OAUTH_ERROR, "sasl.oauthbearer.error", STRING, "OAUTHBEARER server error (JSON)")         \
+  X(SASL_EXTERNAL_AUTHZID, "sasl.external.authzid", STRING, "EXTERNAL authorization identity")     \
+  X(SASL_ANONYMOUS_TRACE, "sasl.anonymous.trace", STRING, "ANONYMOUS trace information")           \
+  X(SASL_NTLM_TOKEN, "sasl.ntlm.token", BYTES, "NTLMSSP message")                                  \
+  X(SASL_NTLM_MESSAGE_TYPE, "sasl.ntlm.message_type", UINT, "NTLMSSP message type")                \
+  X(SASL_NTLM_USER, "sasl.ntlm.user", STRING, "NTLM user name")                                    \
+  X(SASL_NTLM_DOMAIN, "sasl.ntlm.domain", STRING, "NTLM domain")                                   \
+  X(SASL_NTLM_WORKSTATION, "sasl.ntlm.workstation", STRING, "NTLM workstation")                    \
+  X(SASL_GSSAPI_TOKEN, "sasl.gssapi.token", BYTES, "GSS-API token")                                \
+  X(SASL_UNKNOWN_PAYLOAD, "sasl.payload", BYTES, "SASL payload of an unknown mechanism")
+
+#define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X)
+
+typedef enum pop3d_field {
+#define POP3D_X_ENUM(id, name, type, desc) POP3D_FIELD_##id,
+  POP3D_FIELD_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_FIELD_COUNT
+} pop3d_field;
+
+typedef enum pop3d_field_type {
+  POP3D_TYPE_NONE = 0,
+  POP3D_TYPE_STRING = 1,
+  POP3D_TYPE_UINT = 2,
+  POP3D_TYPE_BOOL = 3,
+  POP3D_TYPE_BYTES = 4
+} pop3d_field_type;
+
+/* --------------------------------------------------------------------------------------------- */
+
+typedef enum pop3d_status {
+  POP3D_OK = 0,
+  POP3D_ERR_INVALID_ARGUMENT = -1, /* a NULL handle or pointer where one is required */
+  POP3D_ERR_NO_MEMORY = -2,        /* allocation failed; the session is unchanged */
+  POP3D_ERR_CALLBACK = -3,         /* the event callback returned non-zero; feeding stopped */
+  POP3D_ERR_NOT_FOUND = -4,        /* lookup found nothing */
+  POP3D_ERR_PARSE = -5             /* input could not be parsed (URL) */
+} pop3d_status;
+
+typedef enum pop3d_direction {
+  POP3D_CLIENT_TO_SERVER = 0,
+  POP3D_SERVER_TO_CLIENT = 1
+} pop3d_direction;
+
+typedef enum pop3d_event_kind {
+  POP3D_EVENT_GREETING = 0,     /* server greeting (a status line) */
+  POP3D_EVENT_COMMAND = 1,      /* client command line */
+  POP3D_EVENT_STATUS = 2,       /* +OK/-ERR answering a command (may start multi-line data) */
+  POP3D_EVENT_DATA_LINE = 3,    /* one line of multi-line data */
+  POP3D_EVENT_DATA_END = 4,     /* the terminating "." line */
+  POP3D_EVENT_SASL_SERVER = 5,  /* server "+ ..." continuation during AUTH */
+  POP3D_EVENT_SASL_CLIENT = 6,  /* client response line during AUTH */
+  POP3D_EVENT_STATE = 7,        /* session state changed (items: session.*); no bytes */
+  POP3D_EVENT_AUTH_RESULT = 8,  /* a login attempt ended (items: auth.*); no bytes */
+  POP3D_EVENT_UNPARSED = 9,     /* a line that fits nowhere (kept verbatim) */
+  POP3D_EVENT_SKIPPED = 10,     /* bytes skipped while resynchronising or after NOT_POP3 */
+  POP3D_EVENT_TLS = 11,         /* bytes after STLS that are TLS records, not POP3 */
+  /* SKIPPED and TLS events report bytes as they arrive (never buffered), so they are cut where
+   * the input was cut; contiguous ones cover the same range however it was split. */
+  POP3D_EVENT_END = 12          /* pop3d_session_finish: connection ended */
+} pop3d_event_kind;
+
+typedef enum pop3d_state {
+  POP3D_STATE_AUTHORIZATION = 0,
+  POP3D_STATE_TRANSACTION = 1,
+  POP3D_STATE_UPDATE = 2
+} pop3d_state;
+
+/* Item flags */
+#define POP3D_ITEM_GENERATED 0x1u /* not present in the bytes: derived (no position) */
+#define POP3D_ITEM_SECRET 0x2u    /* a password or equivalent secret */
+
+/* One decoded field. Items of an event form a tree through `parent`. */
+typedef struct pop3d_item {
+  uint32_t field;        /* pop3d_field */
+  int32_t parent;        /* index of the parent item in the same event, or -1 */
+  uint32_t source;       /* 0: the event's stream; n > 0: the event's buffers[n - 1] */
+  uint32_t flags;        /* POP3D_ITEM_* */
+  uint64_t offset;       /* absolute stream offset (source 0) or offset in the buffer */
+  uint64_t length;       /* bytes covered at that position (0 for generated items) */
+  uint64_t number;       /* value of UINT and BOOL fields */
+  const uint8_t *text;   /* value of STRING and BYTES fields (borrowed; see header top) */
+  size_t text_length;
+} pop3d_item;
+
+/* A decoded payload (base64-decoded SASL data) the items can point into. */
+typedef struct pop3d_buffer {
+  const uint8_t *data; /* borrowed until the callback returns */
+  size_t length;
+  uint64_t origin_offset; /* stream offset of the encoded text it was decoded from */
+  uint64_t origin_length;
+} pop3d_buffer;
+
+typedef struct pop3d_anomaly_hit {
+  uint32_t anomaly; /* pop3d_anomaly */
+  uint64_t offset;  /* absolute stream offset in the event's direction */
+  uint64_t length;
+} pop3d_anomaly_hit;
+
+typedef struct pop3d_event {
+  uint32_t kind;      /* pop3d_event_kind */
+  uint32_t direction; /* pop3d_direction */
+  uint64_t offset;    /* absolute stream offset of the first byte */
+  uint64_t length;    /* bytes on the wire including the line end (0 for STATE, AUTH_RESULT) */
+  const uint8_t *line; /* the line as on the wire, without its line end (borrowed) */
+  size_t line_length;
+  /* DATA_LINE: the line after dot-unstuffing, plus "\r\n" when the line had an end (what a
+   * mail dissector should see). Points into `line` or a session buffer (borrowed). */
+  const uint8_t *data;
+  size_t data_length;
+  uint64_t request_id;  /* 1-based number of the command this belongs to; 0 if none */
+  uint32_t command;     /* pop3d_command of that command (POP3D_CMD_NONE if none) */
+  uint32_t piece;       /* 0 for whole lines; 1, 2, ... for pieces of an over-long line */
+  const pop3d_item *items;
+  size_t item_count;
+  const pop3d_buffer *buffers;
+  size_t buffer_count;
+  const pop3d_anomaly_hit *anomalies;
+  size_t anomaly_count;
+} pop3d_event;
+
+typedef enum pop3d_command {
+  POP3D_CMD_NONE = 0,
+  POP3D_CMD_USER, POP3D_CMD_PASS, POP3D_CMD_APOP, POP3D_CMD_AUTH, POP3D_CMD_STAT,
+  POP3D_CMD_LIST, POP3D_CMD_RETR, POP3D_CMD_DELE, POP3D_CMD_NOOP, POP3D_CMD_RSET,
+  POP3D_CMD_QUIT, POP3D_CMD_TOP, POP3D_CMD_UIDL, POP3D_CMD_CAPA, POP3D_CMD_STLS,
+  POP3D_CMD_UTF8, POP3D_CMD_LANG, POP3D_CMD_LAST, POP3D_CMD_XTND,
+  POP3D_CMD_UNKNOWN
+} pop3d_command;
+
+/* Called for each event. Return 0 to go on; non-zero stops feeding (pop3d_session_feed then
+ * returns POP3D_ERR_CALLBACK and the session must be freed: its state is undefined). */
+typedef int (*pop3d_event_callback)(void *user_data, const pop3d_event *event);
+
+typedef struct pop3d_session pop3d_session;
+
+typedef struct pop3d_options {
+  size_t max_line;      /* longest line delivered whole; longer ones come in pieces (>= 64) */
+  size_t max_pending;   /* most outstanding commands remembered for matching (>= 1) */
+  int mid_stream;       /* non-zero: the capture starts mid-conversation in both directions */
+  int implicit_tls;     /* non-zero: the bytes fed are the plaintext inside TLS (port 995) */
+} pop3d_options;
+
+/* Fills *options with the defaults (max_line 65536, max_pending 4096, mid_stream 0,
+ * implicit_tls 0).
+ * After a +OK to STLS the session is in TLS: bytes fed next in a direction are taken as
+ * TLS records (POP3D_EVENT_TLS) when they start like one (0x14-0x17 0x03), and otherwise as
+ * the decrypted POP3 conversation, which is decoded as usual. */
+POP3D_EXPORT void pop3d_options_init(pop3d_options *options) POP3D_NOEXCEPT;
+
+/* Creates a session. options may be NULL for the defaults. Returns NULL only when out of
+ * memory. Free it with pop3d_session_free. */
+POP3D_EXPORT pop3d_session *pop3d_session_new(const pop3d_options *options) POP3D_NOEXCEPT;
+
+/* A deep copy (for replaying a later frame from a saved state). NULL if out of memory or
+ * session is NULL. */
+POP3D_EXPORT pop3d_session *pop3d_session_clone(const pop3d_session *session) POP3D_NOEXCEPT;
+
+POP3D_EXPORT void pop3d_session_free(pop3d_session *session) POP3D_NOEXCEPT;
+
+/* Feeds bytes of one direction (the bytes are only read during the call). Events are
+ * delivered through callback before it returns. Returns POP3D_OK, POP3D_ERR_INVALID_ARGUMENT
+ * (NULL session, or NULL data with length > 0), POP3D_ERR_NO_MEMORY or POP3D_ERR_CALLBACK. */
+POP3D_EXPORT int pop3d_session_feed(pop3d_session *session, uint32_t direction,
+                                    const uint8_t *data, size_t length,
+                                    pop3d_event_callback callback,
+                                    void *user_data) POP3D_NOEXCEPT;
+
+/* Reports `length` bytes lost in one direction (a capture gap): offsets advance and the
+ * direction resynchronises at the next line boundary. Same return codes as feed. */
+POP3D_EXPORT int pop3d_session_gap(pop3d_session *session, uint32_t direction, uint64_t length,
+                                   pop3d_event_callback callback, void *user_data) POP3D_NOEXCEPT;
+
+/* The connection ended: flushes partial lines and ends open exchanges (END event). */
+POP3D_EXPORT int pop3d_session_finish(pop3d_session *session, pop3d_event_callback callback,
+                                      void *user_data) POP3D_NOEXCEPT;
+
+/* Registers a known password for a user, so that APOP, CRAM-MD5, DIGEST-MD5 and SCRAM
+ * exchanges are checked (auth.verified). Bytes are copied. */
+POP3D_EXPORT int pop3d_session_add_password(pop3d_session *session, const char *user,
+                                            size_t user_length, const char *password,
+                                            size_t password_length) POP3D_NOEXCEPT;
+
+/* Introspection. Invalid handles give 0 / POP3D_STATE_AUTHORIZATION. */
+POP3D_EXPORT uint32_t pop3d_session_state(const pop3d_session *session) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_tls(const pop3d_session *session) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_gave_up(const pop3d_session *session) POP3D_NOEXCEPT;
+/* Bytes fed so far in a direction: the stream offset the next fed byte will have. */
+POP3D_EXPORT uint64_t pop3d_session_offset(const pop3d_session *session,
+                                           uint32_t direction) POP3D_NOEXCEPT;
+/* The authenticated (or last named) user; *length receives its size. The pointer is valid until
+ * the next feed/gap/finish/free on this session. NULL with *length 0 if none. */
+POP3D_EXPORT const char *pop3d_session_user(const pop3d_session *session,
+                                            size_t *length) POP3D_NOEXCEPT;
+
+/* Tables. Unknown ids give NULL / -1. Returned strings are static. */
+POP3D_EXPORT const char *pop3d_anomaly_name(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_anomaly_description(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_anomaly_severity(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_anomaly_group_of(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_field_name(uint32_t field) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_field_description(uint32_t field) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_field_type_of(uint32_t field) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_event_kind_name(uint32_t kind) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_command_name(uint32_t command) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_state_name(uint32_t state) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_version(void) POP3D_NOEXCEPT;
+
+/* ---------------------------------------------------------------------------------------------
+ * Credential verification (pure functions; all inputs borrowed for the call only).
+ * Each returns 1 when the credential matches the password, 0 when it does not, and a negative
+ * pop3d_status when the input cannot be checked (malformed digest, missing data).
+ * ------------------------------------------------------------------------------------------- */
+/* APOP: digest = hex(MD5(timestamp || password)); timestamp includes the angle brackets. */
+POP3D_EXPORT int pop3d_verify_apop(const char *timestamp, size_t timestamp_length,
+                                   const char *password, size_t password_length,
+                                   const char *hex_digest, size_t hex_digest_length) POP3D_NOEXCEPT;
+/* CRAM-MD5: digest = hex(HMAC-MD5(password, challenge)); challenge is the decoded text. */
+POP3D_EXPORT int pop3d_verify_cram_md5(const char *challenge, size_t challenge_length,
+                                       const char *password, size_t password_length,
+                                       const char *hex_digest,
+                                       size_t hex_digest_length) POP3D_NOEXCEPT;
+/* DIGEST-MD5 (RFC 2831): response is the decoded client response (the directive list);
+ * the nonce, cnonce, nc, qop, digest-uri, realm and username are read from it. */
+POP3D_EXPORT int pop3d_verify_digest_md5(const char *client_response, size_t client_response_length,
+                                         const char *password,
+                                         size_t password_length) POP3D_NOEXCEPT;
+/* SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, 7677): mechanism is the mechanism name; the three
+ * messages are the decoded client-first, server-first and client-final messages. */
+POP3D_EXPORT int pop3d_verify_scram(const char *mechanism, const char *client_first,
+                                    size_t client_first_length, const char *server_first,
+                                    size_t server_first_length, const char *client_final,
+                                    size_t client_final_length, const char *password,
+                                    size_t password_length) POP3D_NOEXCEPT;
+
+/* ---------------------------------------------------------------------------------------------
+ * POP URLs (RFC 2384): pop://<user>;auth=<auth>@<host>:<port>
+ * ------------------------------------------------------------------------------------------- */
+typedef struct pop3d_url pop3d_url;
+/* Parses a URL. On success *out receives a handle to free with pop3d_url_free and POP3D_OK is
+ * returned; otherwise POP3D_ERR_PARSE (or INVALID_ARGUMENT) and *out is NULL. */
+POP3D_EXPORT int pop3d_url_parse(const char *url, size_t length, pop3d_url **out) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_url_free(pop3d_url *url) POP3D_NOEXCEPT;
+/* Percent-decoded parts; NUL-terminated; valid until pop3d_url_free. user and auth may be "". */
+POP3D_EXPORT const char *pop3d_url_user(const pop3d_url *url) POP3D_NOEXCEPT;
+POP3D_EXPORT const char *pop3d_url_auth(const pop3d_url *url) POP3D_NOEXCEPT; /* "*", "+APOP", mech, "" */
+POP3D_EXPORT const char *pop3d_url_host(const pop3d_url *url) POP3D_NOEXCEPT;
+POP3D_EXPORT uint16_t pop3d_url_port(const pop3d_url *url) POP3D_NOEXCEPT; /* 110 when absent */
+/* The commands a client sends for the URL, CRLF-separated, NUL-terminated; valid until free. */
+POP3D_EXPORT const char *pop3d_url_commands(const pop3d_url *url) POP3D_NOEXCEPT;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* POP3DECODE_H */

@@ -1,0 +1,213 @@
+// The streaming session decoder: one object per TCP conversation.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pop3decode/event.hpp"
+#include "pop3decode/sasl.hpp"
+
+namespace pop3decode {
+
+struct Options {
+  size_t max_line = 65536;    // longest line delivered whole; longer ones come in pieces
+  size_t max_pending = 4096;  // most outstanding commands remembered for matching
+  bool mid_stream = false;    // the capture starts mid-conversation: resync both directions
+  bool implicit_tls = false;  // bytes fed are the plaintext inside TLS (POP3S, port 995)
+};
+
+// What one CAPA response advertised.
+struct Capabilities {
+  bool seen = false;
+  std::vector<std::string> names;            // upper-cased capability names
+  std::vector<std::string> sasl_mechanisms;  // upper-cased
+  bool has(std::string_view name) const noexcept;
+  bool has_mechanism(std::string_view mechanism) const noexcept;
+};
+
+// When a CAPA answer was seen: before or after STLS, before or after login.
+enum class CapaPhase : uint8_t {
+  plain_unauthenticated = 0,
+  tls_unauthenticated = 1,
+  plain_authenticated = 2,
+  tls_authenticated = 3,
+};
+
+// Feeds bytes per direction in capture order and any chunking; calls the handler with events
+// whose offsets are absolute stream offsets, identical however the input is split.
+// Copyable: a copy is an independent snapshot (used to replay a frame from saved state).
+class Session {
+ public:
+  explicit Session(Options options = {});
+
+  void feed(Direction direction, std::string_view bytes, EventHandler& handler);
+  // `length` bytes of `direction` were lost: resynchronise at the next line boundary.
+  void gap(Direction direction, uint64_t length, EventHandler& handler);
+  // The connection ended: flush partial lines, close open exchanges, emit an END event.
+  void finish(EventHandler& handler);
+
+  // Known passwords make APOP, CRAM-MD5, DIGEST-MD5, SCRAM and USER/PASS checkable.
+  void add_password(std::string user, std::string password);
+
+  // Convenience: any callable taking const Event&.
+  template <typename F>
+    requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>)
+  void feed(Direction direction, std::string_view bytes, F&& on_event) {
+    FunctionHandler<F> handler{on_event};
+    feed(direction, bytes, static_cast<EventHandler&>(handler));
+  }
+  template <typename F>
+    requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>)
+  void finish(F&& on_event) {
+    FunctionHandler<F> handler{on_event};
+    finish(static_cast<EventHandler&>(handler));
+  }
+
+  State state() const noexcept { return state_; }
+  bool tls() const noexcept { return tls_; }
+  bool utf8() const noexcept { return utf8_; }
+  bool gave_up() const noexcept { return gave_up_; }
+  uint64_t offset(Direction d) const noexcept { return dir(d).offset; }
+  std::string_view user() const noexcept { return user_; }
+  const Capabilities& capabilities(CapaPhase phase) const noexcept {
+    return capabilities_[static_cast<size_t>(phase)];
+  }
+  // The most recent CAPA answer, whatever its phase (empty if none).
+  const Capabilities& latest_capabilities() const noexcept;
+  std::string_view greeting_timestamp() const noexcept { return greeting_timestamp_; }
+  size_t pending_commands() const noexcept { return pending_.size(); }
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  template <typename F>
+  struct FunctionHandler final : EventHandler {
+    explicit FunctionHandler(F& f) : fn(f) {}
+    void on_event(const Event& event) override { fn(event); }
+    F& fn;
+  };
+
+  enum class Mode : uint8_t { lines, resync, tls, skip };
+  enum class ServerMode : uint8_t { greeting, status, data, unknown_data };
+
+  struct DirectionState {
+    uint64_t offset = 0;         // stream offset of the next byte fed
+    std::string partial;         // the incomplete line at the end of what was fed
+    uint64_t partial_start = 0;  // stream offset of partial[0]
+    uint32_t piece = 0;          // pieces of the current over-long line delivered so far
+    Mode mode = Mode::lines;
+    bool tls_check = false;      // after STLS: the next byte tells TLS records from plaintext
+    bool seen_line = false;
+    bool announce_midstream = false;  // report MIDSTREAM with the first skipped bytes
+  };
+
+  struct Line {
+    std::string_view raw;  // the bytes including the line end (if any)
+    std::string_view content;  // without the line end
+    uint64_t offset = 0;
+    uint32_t piece = 0;  // 0 whole; 1.. pieces
+    bool has_end = false;
+    bool bare_lf = false;
+    bool first_piece() const noexcept { return piece <= 1; }
+  };
+
+  struct Pending {
+    uint64_t id = 0;
+    Command command = Command::none;
+    bool has_argument = false;
+    bool sasl = false;       // AUTH with a mechanism
+    std::string argument;    // USER/APOP name, PASS password
+    std::string digest;      // APOP digest
+    uint64_t offset = 0;
+  };
+
+  DirectionState& dir(Direction d) noexcept { return directions_[static_cast<size_t>(d)]; }
+  const DirectionState& dir(Direction d) const noexcept {
+    return directions_[static_cast<size_t>(d)];
+  }
+
+  void feed_lines(Direction d, std::string_view bytes, EventHandler& h);
+  void deliver(Direction d, const Line& line, EventHandler& h);
+  void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
+                        EventHandler& h);
+  void emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
+            uint64_t request_id = 0, Command command = Command::none,
+            std::string_view data = {});
+  void emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
+                      uint64_t request_id = 0, Command command = Command::none);
+
+  void client_line(const Line& line, EventHandler& h);
+  void command_line(const Line& line, EventHandler& h);
+  void sasl_client_line(const Line& line, EventHandler& h);
+  void server_line(const Line& line, EventHandler& h);
+  void greeting_line(const Line& line, EventHandler& h);
+  void status_line(const Line& line, EventHandler& h);
+  void sasl_server_line(const Line& line, EventHandler& h);
+  void data_line(const Line& line, EventHandler& h);
+  void unknown_data_line(const Line& line, EventHandler& h);
+
+  void check_line_bytes(const Line& line);
+  void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
+  void end_exchange(const char* result, std::string_view code, const Line* line,
+                    EventHandler& h, uint64_t request_id);
+  void auth_result(std::string_view method, std::string_view user, std::string_view password,
+                   std::string_view secret, std::string_view authzid, std::string_view result,
+                   std::string_view code, std::optional<bool> verified, uint64_t steps,
+                   uint64_t offset, uint64_t request_id, Command command, EventHandler& h);
+  void state_changed(uint64_t offset, uint64_t request_id, EventHandler& h);
+  void count_line(bool good);
+  const std::string* password_for(std::string_view user) const noexcept;
+  bool advertised(std::string_view capability) const noexcept;
+  void give_up(Direction d, const Line& line);
+
+  Options options_;
+  std::array<DirectionState, 2> directions_{};
+  EventBuilder builder_;
+
+  ServerMode server_mode_ = ServerMode::greeting;
+  bool greeting_expected_ = true;
+  bool resynchronising_ = false;  // after mid-stream start: responses may lack requests
+  bool state_unknown_ = false;    // after mid-stream start: the login was not seen
+  State state_ = State::authorization;
+  bool tls_ = false;
+  bool utf8_ = false;
+  bool gave_up_ = false;
+  bool quit_sent_ = false;
+  bool queue_overflowed_ = false;
+  uint32_t good_lines_ = 0;
+  uint32_t bad_lines_ = 0;
+
+  std::deque<Pending> pending_;
+  uint64_t next_request_id_ = 1;
+  uint32_t pending_logins_ = 0;  // PASS/APOP/AUTH sent, not yet answered
+  bool user_named_ = false;      // a USER was sent (PASS may follow)
+
+  // The multi-line response being read.
+  uint64_t data_request_id_ = 0;
+  Command data_command_ = Command::none;
+  uint64_t data_lines_ = 0;
+  uint64_t data_octets_ = 0;
+  Capabilities collecting_;
+
+  // SASL exchange in progress.
+  std::optional<sasl::Exchange> exchange_;
+  std::string exchange_mechanism_;
+  uint64_t exchange_request_id_ = 0;
+  uint32_t exchange_steps_ = 0;
+  bool exchange_cancelled_ = false;
+
+  std::string user_;
+  std::string pending_user_;  // named by USER, not yet authenticated
+  std::string greeting_timestamp_;
+  std::array<Capabilities, 4> capabilities_{};
+  int latest_capa_phase_ = -1;
+  std::vector<std::pair<std::string, std::string>> passwords_;
+};
+
+}  // namespace pop3decode

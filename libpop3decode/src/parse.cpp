@@ -1,0 +1,649 @@
+// Single-line parsers: commands, status lines, response codes, listings, capabilities.
+#include "pop3decode/parse.hpp"
+
+#include <array>
+
+namespace pop3decode {
+namespace {
+
+constexpr char to_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? char(c - 32) : c; }
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Splits off the next space-separated word. Runs of spaces count as one separator (servers
+// and clients are lenient here; RFC 1939 asks for a single space).
+struct Word {
+  std::string_view text;
+  size_t position = 0;  // in the line
+};
+
+class Words {
+ public:
+  Words(std::string_view line, size_t start) : line_(line), pos_(start) {}
+  std::optional<Word> next() noexcept {
+    while (pos_ < line_.size() && line_[pos_] == ' ') ++pos_;
+    if (pos_ >= line_.size()) return std::nullopt;
+    size_t begin = pos_;
+    while (pos_ < line_.size() && line_[pos_] != ' ') ++pos_;
+    return Word{line_.substr(begin, pos_ - begin), begin};
+  }
+  // Whatever is left after the current position, separators stripped from the front.
+  Word rest() const noexcept {
+    size_t p = pos_;
+    while (p < line_.size() && line_[p] == ' ') ++p;
+    return Word{line_.substr(p), p};
+  }
+
+ private:
+  std::string_view line_;
+  size_t pos_;
+};
+
+struct CommandSpec {
+  std::string_view verb;
+  Command command;
+  uint8_t min_args;
+  uint8_t max_args;  // 255: the rest of the line is one argument (USER, PASS, XTND)
+};
+
+constexpr std::array<CommandSpec, 19> command_specs{{
+    {"USER", Command::user, 1, 255},
+    {"PASS", Command::pass, 1, 255},
+    {"APOP", Command::apop, 2, 2},
+    {"AUTH", Command::auth, 0, 2},
+    {"STAT", Command::stat, 0, 0},
+    {"LIST", Command::list, 0, 1},
+    {"RETR", Command::retr, 1, 1},
+    {"DELE", Command::dele, 1, 1},
+    {"NOOP", Command::noop, 0, 0},
+    {"RSET", Command::rset, 0, 0},
+    {"QUIT", Command::quit, 0, 0},
+    {"TOP", Command::top, 2, 2},
+    {"UIDL", Command::uidl, 0, 1},
+    {"CAPA", Command::capa, 0, 0},
+    {"STLS", Command::stls, 0, 0},
+    {"UTF8", Command::utf8, 0, 0},
+    {"LANG", Command::lang, 0, 1},
+    {"LAST", Command::last, 0, 0},
+    {"XTND", Command::xtnd, 1, 255},
+}};
+
+const CommandSpec* find_spec(Command c) noexcept {
+  for (const auto& spec : command_specs)
+    if (spec.command == c) return &spec;
+  return nullptr;
+}
+
+// RFC 5646 language tag, loosely: ALPHA/DIGIT/"-", 1..35 characters.
+bool is_language_tag(std::string_view tag) noexcept {
+  if (tag.empty() || tag.size() > 35) return false;
+  for (char c : tag) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (to_upper(a[i]) != to_upper(b[i])) return false;
+  return true;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view digits) noexcept {
+  if (digits.empty() || digits.size() > 19) return std::nullopt;  // 19 digits always fit
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (!is_digit(c)) return std::nullopt;
+    value = value * 10 + uint64_t(c - '0');
+  }
+  return value;
+}
+
+Command command_from_verb(std::string_view verb) noexcept {
+  for (const auto& spec : command_specs)
+    if (iequals(spec.verb, verb)) return spec.command;
+  return verb.empty() ? Command::none : Command::unknown;
+}
+
+ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder& out,
+                            int32_t* request_item) {
+  ParsedCommand result;
+  const int32_t request = out.add(Field::REQUEST, -1, 0, offset, line.size(), line);
+  if (request_item) *request_item = request;
+
+  Words words(line, 0);
+  auto verb = words.next();
+  if (!verb) {
+    out.anomaly(Anomaly::COMMAND_EMPTY, offset, line.size());
+    return result;
+  }
+  result.verb = verb->text;
+  result.command = command_from_verb(verb->text);
+  out.add(Field::REQUEST_COMMAND, request, 0, offset + verb->position, verb->text.size(),
+          verb->text);
+  Word rest = words.rest();
+  if (!rest.text.empty()) {
+    result.parameter = rest.text;
+    out.add(Field::REQUEST_PARAMETER, request, 0, offset + rest.position, rest.text.size(),
+            rest.text);
+  }
+  if (result.command == Command::unknown) {
+    out.anomaly(Anomaly::COMMAND_UNKNOWN, offset + verb->position, verb->text.size());
+    return result;
+  }
+
+  const CommandSpec* spec = find_spec(result.command);
+  // Arguments: the rest-of-line commands take it whole; the others are split into words.
+  std::array<Word, 3> args{};
+  uint32_t count = 0;
+  if (spec->max_args == 255) {
+    if (!rest.text.empty()) {
+      args[0] = rest;
+      count = 1;
+    }
+  } else {
+    Words arg_words(line, verb->position + verb->text.size());
+    while (auto w = arg_words.next()) {
+      if (count < args.size()) args[count] = *w;
+      ++count;
+    }
+  }
+  result.argument_count = count;
+  const uint64_t line_offset = offset;
+  auto arg_offset = [&](const Word& w) { return line_offset + w.position; };
+
+  // AUTH's second argument is the initial response: count it apart from the rest.
+  if (count < spec->min_args || count > spec->max_args) {
+    out.anomaly(Anomaly::COMMAND_ARG_COUNT, offset, line.size());
+  }
+
+  auto message_number = [&](const Word& w) {
+    auto n = parse_decimal(w.text);
+    if (!n || *n == 0) {
+      out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(w), w.text.size());
+      return;
+    }
+    result.message = *n;
+    result.has_message = true;
+    out.add_number(Field::MSG_NUMBER, request, 0, arg_offset(w), w.text.size(), *n);
+  };
+
+  switch (result.command) {
+    case Command::user:
+      if (count >= 1) {
+        result.name = args[0].text;
+        result.name_offset = arg_offset(args[0]);
+        out.add(Field::AUTH_USERNAME, request, 0, arg_offset(args[0]), args[0].text.size(),
+                args[0].text);
+      }
+      break;
+    case Command::pass:
+      if (count >= 1) {
+        result.password = args[0].text;
+        result.password_offset = arg_offset(args[0]);
+        out.add(Field::AUTH_PASSWORD, request, 0, arg_offset(args[0]), args[0].text.size(),
+                args[0].text, 0, item_secret);
+      }
+      break;
+    case Command::apop:
+      if (count >= 1) {
+        result.name = args[0].text;
+        result.name_offset = arg_offset(args[0]);
+        out.add(Field::APOP_NAME, request, 0, arg_offset(args[0]), args[0].text.size(),
+                args[0].text);
+        out.add(Field::AUTH_USERNAME, request, 0, arg_offset(args[0]), args[0].text.size(),
+                args[0].text);
+      }
+      if (count >= 2) {
+        const Word& d = args[1];
+        result.digest = d.text;
+        result.digest_offset = arg_offset(d);
+        out.add(Field::APOP_DIGEST, request, 0, arg_offset(d), d.text.size(), d.text);
+        out.add(Field::AUTH_SECRET, request, 0, arg_offset(d), d.text.size(), d.text, 0,
+                item_secret);
+        bool hex = d.text.size() == 32;
+        for (char c : d.text) hex = hex && is_hex(c);
+        if (!hex) out.anomaly(Anomaly::APOP_DIGEST_INVALID, arg_offset(d), d.text.size());
+      }
+      break;
+    case Command::auth:
+      if (count >= 1) {
+        result.mechanism = args[0].text;
+        result.mechanism_offset = arg_offset(args[0]);
+        out.add(Field::SASL_MECHANISM, request, 0, arg_offset(args[0]), args[0].text.size(),
+                args[0].text);
+      }
+      if (count >= 2) {
+        result.initial_response = args[1].text;
+        result.initial_response_offset = arg_offset(args[1]);
+        result.has_initial_response = true;
+      }
+      break;
+    case Command::list:
+    case Command::uidl:
+    case Command::retr:
+    case Command::dele:
+      if (count >= 1) message_number(args[0]);
+      break;
+    case Command::top:
+      if (count >= 1) message_number(args[0]);
+      if (count >= 2) {
+        auto n = parse_decimal(args[1].text);
+        if (!n) {
+          out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(args[1]), args[1].text.size());
+        } else {
+          result.lines = *n;
+          out.add_number(Field::REQUEST_LINES, request, 0, arg_offset(args[1]),
+                         args[1].text.size(), *n);
+        }
+      }
+      break;
+    case Command::lang:
+      if (count >= 1) {
+        const Word& tag = args[0];
+        out.add(Field::REQUEST_LANG, request, 0, arg_offset(tag), tag.text.size(), tag.text);
+        if (tag.text != "*" && !is_language_tag(tag.text))
+          out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(tag), tag.text.size());
+      }
+      break;
+    default:
+      break;
+  }
+  return result;
+}
+
+bool looks_like_status(std::string_view line) noexcept {
+  auto starts = [&](std::string_view word) {
+    if (line.size() < word.size()) return false;
+    return iequals(line.substr(0, word.size()), word);
+  };
+  return starts("+OK") || starts("-ERR") || starts("+ERR") || starts("-OK");
+}
+
+namespace {
+
+struct KnownCode {
+  std::string_view code;
+  Anomaly notice;
+};
+constexpr std::array<KnownCode, 6> known_codes{{
+    {"IN-USE", Anomaly::RESPONSE_CODE_IN_USE},
+    {"LOGIN-DELAY", Anomaly::RESPONSE_CODE_LOGIN_DELAY},
+    {"SYS/TEMP", Anomaly::RESPONSE_CODE_SYS_TEMP},
+    {"SYS/PERM", Anomaly::RESPONSE_CODE_SYS_PERM},
+    {"AUTH", Anomaly::RESPONSE_CODE_AUTH},
+    {"UTF8", Anomaly::RESPONSE_CODE_UTF8},
+}};
+
+// RFC 2449 section 8: rchar is any printable but "/" and "]".
+bool is_rchar(char c) noexcept {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x21 && u <= 0x7F && c != '/' && c != ']';
+}
+
+}  // namespace
+
+void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out,
+                         int32_t parent) {
+  // Codes such as "LOGIN-DELAY 300" are not in RFC 2449, but servers add arguments after a
+  // space; keep them apart from the hierarchy.
+  std::string_view levels = code;
+  size_t space = code.find(' ');
+  if (space != std::string_view::npos) {
+    levels = code.substr(0, space);
+    std::string_view args = code.substr(space + 1);
+    out.add(Field::RESPONSE_CODE_ARGS, parent, 0, offset + space + 1, args.size(), args);
+  }
+  bool malformed = levels.empty();
+  size_t start = 0;
+  while (start <= levels.size()) {
+    size_t slash = levels.find('/', start);
+    size_t end = slash == std::string_view::npos ? levels.size() : slash;
+    std::string_view level = levels.substr(start, end - start);
+    if (level.empty()) malformed = true;
+    for (char c : level) malformed = malformed || !is_rchar(c);
+    out.add(Field::RESPONSE_CODE_LEVEL, parent, 0, offset + start, level.size(), level);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (malformed) {
+    out.anomaly(Anomaly::RESPONSE_CODE_MALFORMED, offset, code.size());
+    return;
+  }
+  for (const auto& known : known_codes) {
+    if (iequals(known.code, levels)) {
+      out.anomaly(known.notice, offset, code.size());
+      return;
+    }
+  }
+  // A known top level with an unknown sub-level (e.g. SYS/OTHER) is still unknown as a whole.
+  out.anomaly(Anomaly::RESPONSE_CODE_UNKNOWN, offset, code.size());
+}
+
+ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& out,
+                          int32_t* response_item) {
+  ParsedStatus result;
+  const int32_t response = out.add(Field::RESPONSE, -1, 0, offset, line.size(), line);
+  if (response_item) *response_item = response;
+
+  size_t word_end = 0;
+  while (word_end < line.size() && line[word_end] != ' ') ++word_end;
+  std::string_view word = line.substr(0, word_end);
+  // The indicator proper is the first 3 or 4 characters; "+OKAY" counts as "+OK" plus junk.
+  std::string_view indicator;
+  if (word.size() >= 3 && iequals(word.substr(0, 3), "+OK")) {
+    indicator = word.substr(0, 3);
+    result.ok = true;
+  } else if (word.size() >= 4 && iequals(word.substr(0, 4), "-ERR")) {
+    indicator = word.substr(0, 4);
+  } else if (word.size() >= 4 && iequals(word.substr(0, 4), "+ERR")) {
+    indicator = word.substr(0, 4);
+    result.nonstandard = true;
+  } else if (word.size() >= 3 && iequals(word.substr(0, 3), "-OK")) {
+    indicator = word.substr(0, 3);
+    result.nonstandard = true;
+  }
+  if (indicator.empty()) {
+    out.anomaly(Anomaly::STATUS_INVALID, offset, line.size());
+    return result;
+  }
+  result.valid = true;
+  result.indicator = indicator;
+  if (indicator != "+OK" && indicator != "-ERR") result.nonstandard = true;
+  if (word.size() != indicator.size()) result.nonstandard = true;
+  out.add(Field::RESPONSE_INDICATOR, response, 0, offset, indicator.size(), indicator);
+  if (result.nonstandard) out.anomaly(Anomaly::STATUS_NONSTANDARD, offset, word.size());
+
+  size_t pos = indicator.size();
+  while (pos < line.size() && line[pos] == ' ') ++pos;
+  if (pos < line.size() && line[pos] == '[') {
+    size_t close = line.find(']', pos + 1);
+    if (close == std::string_view::npos) {
+      out.anomaly(Anomaly::RESPONSE_CODE_MALFORMED, offset + pos, line.size() - pos);
+    } else {
+      result.code = line.substr(pos + 1, close - pos - 1);
+      int32_t code_item = out.add(Field::RESPONSE_CODE, response, 0, offset + pos + 1,
+                                  result.code.size(), result.code);
+      parse_response_code(result.code, offset + pos + 1, out, code_item);
+      pos = close + 1;
+      while (pos < line.size() && line[pos] == ' ') ++pos;
+    }
+  }
+  result.description = line.substr(pos);
+  result.description_offset = offset + pos;
+  if (!result.description.empty())
+    out.add(Field::RESPONSE_DESCRIPTION, response, 0, offset + pos, result.description.size(),
+            result.description);
+  return result;
+}
+
+GreetingTimestamp find_greeting_timestamp(std::string_view line, uint64_t offset) noexcept {
+  GreetingTimestamp result;
+  size_t search = 0;
+  while (true) {
+    size_t open = line.find('<', search);
+    if (open == std::string_view::npos) return result;
+    size_t close = line.find('>', open + 1);
+    if (close == std::string_view::npos) {
+      result.malformed = true;
+      return result;
+    }
+    std::string_view candidate = line.substr(open, close - open + 1);
+    size_t at = candidate.find('@');
+    bool inner_ok = at != std::string_view::npos && at > 1 && at + 2 < candidate.size() &&
+                    candidate.find('<', 1) == std::string_view::npos;
+    if (inner_ok) {
+      result.text = candidate;
+      result.offset = offset + open;
+      result.found = true;
+      result.malformed = false;
+      return result;
+    }
+    result.malformed = true;  // an angle-bracketed text that is not a msg-id
+    search = close + 1;
+  }
+}
+
+namespace {
+
+// "a b" where a is a message number and b is the rest of the text (one word).
+struct Pair {
+  Word first, second;
+  bool ok = false;
+  bool extra = false;
+};
+Pair split_pair(std::string_view text) noexcept {
+  Pair pair;
+  Words words(text, 0);
+  auto a = words.next();
+  auto b = words.next();
+  if (!a || !b) return pair;
+  pair.first = *a;
+  pair.second = *b;
+  pair.ok = true;
+  // Anything after the second word is allowed by RFC 1939 for scan listings ("additional
+  // information"), not for unique-id listings; the caller decides.
+  pair.extra = words.next().has_value();
+  return pair;
+}
+
+}  // namespace
+
+bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out,
+                int32_t parent) {
+  Pair pair = split_pair(description);
+  auto count = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
+  auto size = pair.ok ? parse_decimal(pair.second.text) : std::nullopt;
+  if (!count || !size) {
+    out.anomaly(Anomaly::STAT_MALFORMED, offset, description.size());
+    return false;
+  }
+  out.add_number(Field::STAT_MESSAGES, parent, 0, offset + pair.first.position,
+                 pair.first.text.size(), *count);
+  out.add_number(Field::STAT_OCTETS, parent, 0, offset + pair.second.position,
+                 pair.second.text.size(), *size);
+  return true;
+}
+
+bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& out,
+                        int32_t parent) {
+  Pair pair = split_pair(text);
+  auto number = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
+  auto size = pair.ok ? parse_decimal(pair.second.text) : std::nullopt;
+  if (!number || !size || *number == 0) {
+    out.anomaly(Anomaly::LISTING_MALFORMED, offset, text.size());
+    return false;
+  }
+  int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
+  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position,
+                 pair.first.text.size(), *number);
+  out.add_number(Field::MSG_SIZE, msg, 0, offset + pair.second.position,
+                 pair.second.text.size(), *size);
+  return true;
+}
+
+bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& out,
+                        int32_t parent) {
+  Pair pair = split_pair(text);
+  auto number = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
+  if (!number || *number == 0) {
+    out.anomaly(Anomaly::LISTING_MALFORMED, offset, text.size());
+    return false;
+  }
+  int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
+  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position,
+                 pair.first.text.size(), *number);
+  // RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E.
+  const Word& uid = pair.second;
+  out.add(Field::MSG_UID, msg, 0, offset + uid.position, uid.text.size(), uid.text);
+  bool valid = uid.text.size() <= 70;
+  for (char c : uid.text) {
+    auto u = static_cast<unsigned char>(c);
+    valid = valid && u >= 0x21 && u <= 0x7E;
+  }
+  if (!valid) out.anomaly(Anomaly::UID_INVALID, offset + uid.position, uid.text.size());
+  if (pair.extra) out.anomaly(Anomaly::LISTING_MALFORMED, offset, text.size());
+  return true;
+}
+
+std::optional<uint64_t> parse_octets(std::string_view description) noexcept {
+  Words words(description, 0);
+  auto number = words.next();
+  auto unit = words.next();
+  if (!number || !unit || !iequals(unit->text, "octets")) return std::nullopt;
+  return parse_decimal(number->text);
+}
+
+namespace {
+
+enum class CapaKind : uint8_t {
+  flag,            // no arguments
+  sasl,            // mechanism list
+  login_delay,     // seconds [USER]
+  expire,          // days|NEVER [USER]
+  implementation,  // free text
+  optional_user,   // [USER]
+};
+
+struct CapaSpec {
+  std::string_view name;
+  CapaKind kind;
+};
+
+// RFC 2449 section 6, RFC 2595 (STLS), RFC 3206 (AUTH-RESP-CODE), RFC 6856 (UTF8, LANG):
+// the IANA POP3 extension registry.
+constexpr std::array<CapaSpec, 13> capa_specs{{
+    {"TOP", CapaKind::flag},
+    {"USER", CapaKind::flag},
+    {"SASL", CapaKind::sasl},
+    {"RESP-CODES", CapaKind::flag},
+    {"LOGIN-DELAY", CapaKind::login_delay},
+    {"PIPELINING", CapaKind::flag},
+    {"EXPIRE", CapaKind::expire},
+    {"UIDL", CapaKind::flag},
+    {"IMPLEMENTATION", CapaKind::implementation},
+    {"STLS", CapaKind::flag},
+    {"AUTH-RESP-CODE", CapaKind::flag},
+    {"UTF8", CapaKind::optional_user},
+    {"LANG", CapaKind::flag},
+}};
+
+}  // namespace
+
+ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventBuilder& out) {
+  ParsedCapability result;
+  const int32_t capa = out.add(Field::CAPA, -1, 0, offset, line.size(), line);
+  Words words(line, 0);
+  auto name = words.next();
+  if (!name) {
+    out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+    return result;
+  }
+  result.name = name->text;
+  out.add(Field::CAPA_NAME, capa, 0, offset + name->position, name->text.size(), name->text);
+
+  // Every argument as a plain value, for filters like pop3.capa.value == "PLAIN".
+  std::array<Word, 4> args{};
+  size_t count = 0;
+  {
+    Words arg_words = words;
+    while (auto w = arg_words.next()) {
+      if (count < args.size()) args[count] = *w;
+      ++count;
+      out.add(Field::CAPA_VALUE, capa, 0, offset + w->position, w->text.size(), w->text);
+    }
+  }
+  auto at = [&](const Word& w) { return offset + w.position; };
+
+  const CapaSpec* spec = nullptr;
+  for (const auto& s : capa_specs)
+    if (iequals(s.name, name->text)) spec = &s;
+
+  if (!spec) {
+    if (name->text.size() > 2 && iequals(name->text.substr(0, 2), "X-")) {
+      out.anomaly(Anomaly::CAPA_EXPERIMENTAL, at(*name), name->text.size());
+      return result;
+    }
+    // A known name run together with its argument ("EXPIRENEVER", "LOGIN-DELAY900").
+    for (const auto& s : capa_specs) {
+      if (name->text.size() > s.name.size() && iequals(name->text.substr(0, s.name.size()), s.name) &&
+          s.kind != CapaKind::flag) {
+        out.anomaly(Anomaly::CAPA_MALFORMED, at(*name), name->text.size());
+        return result;
+      }
+    }
+    out.anomaly(Anomaly::CAPA_UNKNOWN, at(*name), name->text.size());
+    return result;
+  }
+  result.known = true;
+
+  auto user_qualifier = [&](size_t index) {
+    if (count <= index) return;
+    if (iequals(args[index].text, "USER") && count == index + 1) {
+      out.add_number(Field::CAPA_PER_USER, capa, 0, at(args[index]), args[index].text.size(), 1);
+    } else {
+      out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+    }
+  };
+
+  switch (spec->kind) {
+    case CapaKind::flag:
+      if (count != 0) out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+      break;
+    case CapaKind::sasl: {
+      Words mechs = words;
+      while (auto w = mechs.next())
+        out.add(Field::CAPA_SASL_MECHANISM, capa, 0, at(*w), w->text.size(), w->text);
+      if (count == 0) out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+      break;
+    }
+    case CapaKind::login_delay: {
+      auto seconds = count >= 1 ? parse_decimal(args[0].text) : std::nullopt;
+      if (!seconds) {
+        out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+        break;
+      }
+      out.add_number(Field::CAPA_LOGIN_DELAY, capa, 0, at(args[0]), args[0].text.size(),
+                     *seconds);
+      user_qualifier(1);
+      break;
+    }
+    case CapaKind::expire: {
+      if (count == 0) {
+        out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+        break;
+      }
+      if (iequals(args[0].text, "NEVER")) {
+        out.add_number(Field::CAPA_EXPIRE_NEVER, capa, 0, at(args[0]), args[0].text.size(), 1);
+      } else if (auto days = parse_decimal(args[0].text)) {
+        out.add_number(Field::CAPA_EXPIRE, capa, 0, at(args[0]), args[0].text.size(), *days);
+      } else {
+        out.anomaly(Anomaly::CAPA_MALFORMED, at(args[0]), args[0].text.size());
+        break;
+      }
+      user_qualifier(1);
+      break;
+    }
+    case CapaKind::implementation: {
+      Word text = words.rest();
+      if (text.text.empty()) {
+        out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+        break;
+      }
+      out.add(Field::CAPA_IMPLEMENTATION, capa, 0, at(text), text.text.size(), text.text);
+      break;
+    }
+    case CapaKind::optional_user:
+      user_qualifier(0);
+      break;
+  }
+  return result;
+}
+
+}  // namespace pop3decode

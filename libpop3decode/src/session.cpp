@@ -1,0 +1,943 @@
+// The session decoder: line framing per direction, the queue of pending commands that decides
+// how each response is read (RFC 2449 pipelining), multi-line data, SASL exchanges, state.
+#include "pop3decode/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "pop3decode/parse.hpp"
+
+namespace pop3decode {
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = char(c - 32);
+  return out;
+}
+
+bool contains_upper(const std::vector<std::string>& list, std::string_view name) noexcept {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& entry) { return iequals(entry, name); });
+}
+
+// Thresholds for deciding a conversation is not POP3 (see count_line).
+constexpr uint32_t not_pop3_min_bad_lines = 6;
+
+}  // namespace
+
+bool Capabilities::has(std::string_view name) const noexcept {
+  return contains_upper(names, name);
+}
+bool Capabilities::has_mechanism(std::string_view mechanism) const noexcept {
+  return contains_upper(sasl_mechanisms, mechanism);
+}
+
+Session::Session(Options options) : options_(options) {
+  options_.max_line = std::max<size_t>(options_.max_line, 64);
+  options_.max_pending = std::max<size_t>(options_.max_pending, 1);
+  tls_ = options_.implicit_tls;
+  if (options_.mid_stream) {
+    for (auto& d : directions_) {
+      d.mode = Mode::resync;
+      d.announce_midstream = true;
+    }
+    greeting_expected_ = false;
+    resynchronising_ = true;
+    state_unknown_ = true;
+    server_mode_ = ServerMode::unknown_data;
+  }
+}
+
+void Session::add_password(std::string user, std::string password) {
+  for (auto& entry : passwords_) {
+    if (entry.first == user) {
+      entry.second = std::move(password);
+      return;
+    }
+  }
+  passwords_.emplace_back(std::move(user), std::move(password));
+}
+
+const std::string* Session::password_for(std::string_view user) const noexcept {
+  for (const auto& entry : passwords_)
+    if (entry.first == user) return &entry.second;
+  return nullptr;
+}
+
+const Capabilities& Session::latest_capabilities() const noexcept {
+  static const Capabilities none;
+  return latest_capa_phase_ < 0 ? none : capabilities_[static_cast<size_t>(latest_capa_phase_)];
+}
+
+bool Session::advertised(std::string_view capability) const noexcept {
+  const Capabilities& caps = latest_capabilities();
+  return !caps.seen || caps.has(capability);
+}
+
+// ---- framing ------------------------------------------------------------------------------
+
+void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
+  DirectionState& ds = dir(d);
+  while (!bytes.empty()) {
+    if (gave_up_ || ds.mode == Mode::skip) {
+      emit_bytes_event(EventKind::skipped, d, ds.offset, bytes, h);
+      ds.offset += bytes.size();
+      return;
+    }
+    if (ds.tls_check) {
+      ds.tls_check = false;
+      auto first = static_cast<unsigned char>(bytes[0]);
+      // TLS record content types 20..23; no POP3 line starts with these control bytes.
+      if (ds.partial.empty() && first >= 0x14 && first <= 0x17) ds.mode = Mode::tls;
+    }
+    if (ds.mode == Mode::tls) {
+      emit_bytes_event(EventKind::tls, d, ds.offset, bytes, h);
+      ds.offset += bytes.size();
+      return;
+    }
+    feed_lines(d, bytes, h);
+    return;
+  }
+}
+
+void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset,
+                               std::string_view bytes, EventHandler& h) {
+  Event ev;
+  ev.kind = kind;
+  ev.direction = d;
+  ev.offset = offset;
+  ev.length = bytes.size();
+  ev.line = bytes;
+  ev.items = builder_.items();
+  ev.anomalies = builder_.anomalies();
+  ev.buffers = builder_.buffers();
+  h.on_event(ev);
+  builder_.clear();
+}
+
+void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
+  DirectionState& ds = dir(d);
+  const size_t max_line = options_.max_line;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    // A mode change inside this chunk (STLS answered, decoding given up) sends the rest on.
+    if (gave_up_ || ds.mode == Mode::skip || ds.tls_check || ds.mode == Mode::tls) {
+      feed(d, bytes.substr(pos), h);
+      return;
+    }
+    const char* start = bytes.data() + pos;
+    const size_t avail = bytes.size() - pos;
+    const void* found = std::memchr(start, '\n', avail);
+    const size_t segment = found ? size_t(static_cast<const char*>(found) - start) : avail;
+
+    if (ds.mode == Mode::resync) {
+      // The tail of a line whose start we never saw: reported, not decoded.
+      const size_t skip = found ? segment + 1 : avail;
+      if (ds.announce_midstream) {
+        builder_.anomaly(Anomaly::MIDSTREAM, ds.offset, 0);  // where decoding starts
+        ds.announce_midstream = false;
+      }
+      emit_bytes_event(EventKind::skipped, d, ds.offset, bytes.substr(pos, skip), h);
+      ds.offset += skip;
+      pos += skip;
+      if (found) ds.mode = Mode::lines;
+      continue;
+    }
+
+    // Over-long line: cut pieces of exactly max_line bytes counted from the line start, so
+    // the pieces are the same however the input was split.
+    size_t consumed = 0;
+    bool mode_changed = false;
+    while (ds.partial.size() + (segment - consumed) > max_line) {
+      if (ds.partial.empty()) ds.partial_start = ds.offset + consumed;
+      const size_t room = max_line - ds.partial.size();
+      ds.partial.append(start + consumed, room);
+      consumed += room;
+      Line piece;
+      piece.raw = ds.partial;
+      piece.content = ds.partial;
+      piece.offset = ds.partial_start;
+      piece.piece = ++ds.piece;
+      deliver(d, piece, h);
+      ds.partial_start += ds.partial.size();
+      ds.partial.clear();
+      if (gave_up_ || ds.mode != Mode::lines || ds.tls_check) {
+        mode_changed = true;
+        break;
+      }
+    }
+    if (mode_changed) {
+      ds.offset += consumed;
+      pos += consumed;
+      continue;
+    }
+    if (!found) {
+      if (ds.partial.empty()) ds.partial_start = ds.offset + consumed;
+      ds.partial.append(start + consumed, segment - consumed);
+      ds.offset += avail;
+      return;
+    }
+    Line line;
+    const size_t line_bytes = segment + 1 - consumed;  // through the LF
+    if (ds.partial.empty()) {
+      line.raw = std::string_view(start + consumed, line_bytes);
+      line.offset = ds.offset + consumed;
+    } else {
+      ds.partial.append(start + consumed, line_bytes);
+      line.raw = ds.partial;
+      line.offset = ds.partial_start;
+    }
+    line.has_end = true;
+    line.piece = ds.piece ? ds.piece + 1 : 0;
+    size_t content_length = line.raw.size() - 1;
+    if (content_length > 0 && line.raw[content_length - 1] == '\r') {
+      --content_length;
+    } else {
+      line.bare_lf = true;
+    }
+    line.content = line.raw.substr(0, content_length);
+    ds.offset += segment + 1;
+    pos += segment + 1;
+    ds.piece = 0;
+    deliver(d, line, h);
+    ds.partial.clear();
+  }
+}
+
+void Session::gap(Direction d, uint64_t length, EventHandler& h) {
+  DirectionState& ds = dir(d);
+  builder_.anomaly(Anomaly::GAP, ds.offset, length);
+  Event ev;
+  ev.kind = EventKind::skipped;
+  ev.direction = d;
+  ev.offset = ds.offset;
+  ev.length = length;
+  ev.anomalies = builder_.anomalies();
+  h.on_event(ev);
+  builder_.clear();
+  ds.partial.clear();
+  ds.piece = 0;
+  ds.offset += length;
+  if (ds.mode == Mode::lines) ds.mode = Mode::resync;
+}
+
+void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
+                   uint64_t request_id, Command command, std::string_view data) {
+  Event ev;
+  ev.kind = kind;
+  ev.direction = d;
+  ev.offset = line.offset;
+  ev.length = line.raw.size();
+  ev.line = line.content;
+  ev.data = data;
+  ev.request_id = request_id;
+  ev.command = command;
+  ev.piece = line.piece;
+  ev.items = builder_.items();
+  ev.buffers = builder_.buffers();
+  ev.anomalies = builder_.anomalies();
+  h.on_event(ev);
+  builder_.clear();
+}
+
+void Session::emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
+                             uint64_t request_id, Command command) {
+  Event ev;
+  ev.kind = kind;
+  ev.direction = d;
+  ev.offset = offset;
+  ev.request_id = request_id;
+  ev.command = command;
+  ev.items = builder_.items();
+  ev.buffers = builder_.buffers();
+  ev.anomalies = builder_.anomalies();
+  h.on_event(ev);
+  builder_.clear();
+}
+
+void Session::deliver(Direction d, const Line& line, EventHandler& h) {
+  if (line.bare_lf) builder_.anomaly(Anomaly::LINE_BARE_LF, line.offset + line.content.size(), 1);
+  if (line.piece == 1) builder_.anomaly(Anomaly::LINE_TOO_LONG, line.offset, line.raw.size());
+  dir(d).seen_line = true;
+  if (d == Direction::client_to_server) {
+    client_line(line, h);
+  } else {
+    server_line(line, h);
+  }
+}
+
+void Session::check_line_bytes(const Line& line) {
+  bool cr = false, nul = false, high = false;
+  for (char c : line.content) {
+    auto u = static_cast<unsigned char>(c);
+    cr = cr || u == '\r';
+    nul = nul || u == 0;
+    high = high || u >= 0x80;
+  }
+  if (cr) builder_.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
+  if (nul) builder_.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
+  if (high && !utf8_) builder_.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
+}
+
+void Session::count_line(bool good) {
+  if (good) {
+    ++good_lines_;
+  } else {
+    ++bad_lines_;
+  }
+}
+
+void Session::give_up(Direction, const Line& line) {
+  // Once a login succeeded the peer is POP3 whatever it sends later.
+  if (gave_up_ || state_ != State::authorization) return;
+  if (bad_lines_ >= not_pop3_min_bad_lines && bad_lines_ > 2 * good_lines_) {
+    gave_up_ = true;
+    builder_.anomaly(Anomaly::NOT_POP3, line.offset, line.raw.size());
+  }
+}
+
+// ---- client side --------------------------------------------------------------------------
+
+void Session::client_line(const Line& line, EventHandler& h) {
+  if (greeting_expected_ && server_mode_ == ServerMode::greeting &&
+      !dir(Direction::server_to_client).seen_line && dir(Direction::server_to_client).offset == 0) {
+    // POP3 clients wait for the greeting: a client that speaks first was captured mid-way.
+    greeting_expected_ = false;
+    resynchronising_ = true;
+    state_unknown_ = true;
+    server_mode_ = ServerMode::status;
+    builder_.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
+  }
+  if (!line.first_piece()) {
+    emit(EventKind::unparsed, Direction::client_to_server, line, h);
+    return;
+  }
+  if (exchange_) {
+    sasl_client_line(line, h);
+  } else {
+    command_line(line, h);
+  }
+}
+
+void Session::command_line(const Line& line, EventHandler& h) {
+  check_line_bytes(line);
+  if (line.raw.size() > max_command_line && line.piece == 0)
+    builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
+  if (line.piece == 1) builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
+
+  int32_t request = -1;
+  ParsedCommand cmd = parse_command(line.content, line.offset, builder_, &request);
+  const bool known = cmd.command != Command::unknown && cmd.command != Command::none;
+  count_line(known);
+
+  if (quit_sent_) builder_.anomaly(Anomaly::COMMAND_AFTER_QUIT, line.offset, line.raw.size());
+
+  // The state the command will meet, assuming the logins already sent succeed (pipelining).
+  State effective = state_;
+  if (effective == State::authorization && pending_logins_ > 0) effective = State::transaction;
+  bool allowed = true;
+  switch (cmd.command) {
+    case Command::user:
+    case Command::apop:
+    case Command::auth:
+    case Command::stls:
+    case Command::utf8:
+      allowed = effective == State::authorization;
+      break;
+    case Command::pass:
+      allowed = effective == State::authorization && user_named_;
+      break;
+    case Command::stat:
+    case Command::list:
+    case Command::retr:
+    case Command::dele:
+    case Command::noop:
+    case Command::rset:
+    case Command::top:
+    case Command::uidl:
+    case Command::last:
+    case Command::xtnd:
+      allowed = effective == State::transaction;
+      break;
+    default:
+      break;
+  }
+  if (!allowed && !quit_sent_ && !state_unknown_)
+    builder_.anomaly(Anomaly::COMMAND_WRONG_STATE, line.offset, line.raw.size());
+
+  std::string_view needs;
+  switch (cmd.command) {
+    case Command::top: needs = "TOP"; break;
+    case Command::uidl: needs = "UIDL"; break;
+    case Command::stls: needs = "STLS"; break;
+    case Command::utf8: needs = "UTF8"; break;
+    case Command::lang: needs = "LANG"; break;
+    default: break;
+  }
+  if (!needs.empty() && !advertised(needs))
+    builder_.anomaly(Anomaly::COMMAND_NOT_ADVERTISED, line.offset, line.raw.size());
+  if (cmd.command == Command::stls && tls_)
+    builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
+
+  Pending pending;
+  pending.id = next_request_id_++;
+  pending.command = cmd.command;
+  pending.has_argument = cmd.argument_count > 0;
+  pending.offset = line.offset;
+
+  switch (cmd.command) {
+    case Command::user:
+      pending.argument = std::string(cmd.name);
+      user_named_ = true;
+      break;
+    case Command::pass:
+      pending.argument = std::string(cmd.password);
+      ++pending_logins_;
+      if (!tls_) builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset,
+                                  cmd.password.size());
+      break;
+    case Command::apop:
+      pending.argument = std::string(cmd.name);
+      pending.digest = std::string(cmd.digest);
+      ++pending_logins_;
+      if (greeting_timestamp_.empty()) {
+        builder_.anomaly(Anomaly::APOP_NO_TIMESTAMP, line.offset, line.raw.size());
+      } else {
+        builder_.add_generated(Field::APOP_TIMESTAMP, request, greeting_timestamp_);
+      }
+      break;
+    case Command::auth:
+      if (!cmd.mechanism.empty()) {
+        pending.sasl = true;
+        ++pending_logins_;
+        exchange_.emplace(cmd.mechanism);
+        exchange_mechanism_ = upper(cmd.mechanism);
+        exchange_request_id_ = pending.id;
+        exchange_steps_ = 0;
+        exchange_cancelled_ = false;
+        const Capabilities& caps = latest_capabilities();
+        if (caps.seen && !caps.sasl_mechanisms.empty() && !caps.has_mechanism(cmd.mechanism))
+          builder_.anomaly(Anomaly::SASL_MECH_NOT_ADVERTISED, cmd.mechanism_offset,
+                           cmd.mechanism.size());
+        if (exchange_->mechanism() == sasl::Mechanism::unknown)
+          builder_.anomaly(Anomaly::SASL_UNKNOWN_MECHANISM, cmd.mechanism_offset,
+                           cmd.mechanism.size());
+        if (!tls_ && (exchange_->mechanism() == sasl::Mechanism::plain ||
+                      exchange_->mechanism() == sasl::Mechanism::login))
+          builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, line.offset, line.raw.size());
+        if (cmd.has_initial_response) {
+          builder_.add(Field::SASL_INITIAL_RESPONSE, request, 0, cmd.initial_response_offset,
+                       cmd.initial_response.size(), cmd.initial_response);
+          // RFC 5034 section 4: "=" stands for an empty initial response.
+          std::string_view text = cmd.initial_response == "=" ? std::string_view{}
+                                                              : cmd.initial_response;
+          sasl_step(Direction::client_to_server, text, cmd.initial_response_offset, request);
+        }
+      }
+      break;
+    case Command::quit:
+      quit_sent_ = true;
+      break;
+    default:
+      break;
+  }
+
+  if (pending_.size() >= options_.max_pending) {
+    if (!queue_overflowed_)
+      builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
+    queue_overflowed_ = true;
+    const Pending& dropped = pending_.front();
+    if (dropped.command == Command::pass || dropped.command == Command::apop || dropped.sasl)
+      pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
+    pending_.pop_front();
+  }
+  const uint64_t id = pending.id;
+  const Command command = cmd.command;
+  pending_.push_back(std::move(pending));
+  give_up(Direction::client_to_server, line);
+  emit(EventKind::command, Direction::client_to_server, line, h, id, command);
+}
+
+// One SASL step's text (base64 or empty), from either side: the step subtree, the decoded
+// buffer, and the mechanism's own decode.
+void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset,
+                        int32_t parent) {
+  ++exchange_steps_;
+  const int32_t step = builder_.add(Field::SASL, parent, 0, text_offset, text.size());
+  builder_.add_generated(Field::SASL_MECHANISM, step, exchange_mechanism_);
+  builder_.add_generated(Field::SASL_STEP, step, {}, exchange_steps_);
+  const bool client = d == Direction::client_to_server;
+  if (text.empty()) {
+    builder_.add_generated(Field::SASL_EMPTY, step, {}, 1);
+    sasl::Step ctx{builder_, 0, step, text_offset, 0};
+    if (client) {
+      exchange_->client_step({}, ctx);
+    } else {
+      exchange_->server_step({}, ctx);
+    }
+    return;
+  }
+  builder_.add(Field::SASL_BASE64, step, 0, text_offset, text.size(), text);
+  auto decoded = sasl::decode_base64(text);
+  if (!decoded) {
+    builder_.anomaly(Anomaly::SASL_BAD_BASE64, text_offset, text.size());
+    return;
+  }
+  const size_t decoded_size = decoded->size();
+  const uint32_t source = builder_.add_buffer(std::move(*decoded), text_offset, text.size());
+  builder_.add(Field::SASL_DECODED, step, source, 0, decoded_size, builder_.buffer(source));
+  sasl::Step ctx{builder_, source, step, text_offset, text.size()};
+  if (client) {
+    exchange_->client_step(builder_.buffer(source), ctx);
+  } else {
+    exchange_->server_step(builder_.buffer(source), ctx);
+  }
+}
+
+void Session::sasl_client_line(const Line& line, EventHandler& h) {
+  check_line_bytes(line);
+  const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
+                                   line.content);
+  if (exchange_cancelled_) {
+    builder_.anomaly(Anomaly::SASL_DATA_AFTER_CANCEL, line.offset, line.raw.size());
+  } else if (line.content == "*") {
+    // RFC 5034 section 4: "*" cancels; the server answers -ERR.
+    exchange_cancelled_ = true;
+    builder_.add_number(Field::SASL_CANCEL, top, 0, line.offset, 1, 1);
+    builder_.anomaly(Anomaly::SASL_CANCELLED, line.offset, 1);
+  } else {
+    sasl_step(Direction::client_to_server, line.content, line.offset, top);
+  }
+  emit(EventKind::sasl_client, Direction::client_to_server, line, h, exchange_request_id_,
+       Command::auth);
+}
+
+// ---- server side --------------------------------------------------------------------------
+
+void Session::server_line(const Line& line, EventHandler& h) {
+  if (!line.first_piece() && server_mode_ != ServerMode::data &&
+      server_mode_ != ServerMode::unknown_data) {
+    emit(EventKind::unparsed, Direction::server_to_client, line, h);
+    return;
+  }
+  switch (server_mode_) {
+    case ServerMode::greeting:
+      if (!greeting_expected_) {
+        server_mode_ = ServerMode::status;
+        status_line(line, h);
+        return;
+      }
+      greeting_line(line, h);
+      return;
+    case ServerMode::status:
+      status_line(line, h);
+      return;
+    case ServerMode::data:
+      data_line(line, h);
+      return;
+    case ServerMode::unknown_data:
+      unknown_data_line(line, h);
+      return;
+  }
+}
+
+void Session::greeting_line(const Line& line, EventHandler& h) {
+  if (!looks_like_status(line.content)) {
+    // No greeting: the capture starts after it, probably inside a response.
+    builder_.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
+    greeting_expected_ = false;
+    resynchronising_ = true;
+    state_unknown_ = true;
+    server_mode_ = ServerMode::unknown_data;
+    unknown_data_line(line, h);
+    return;
+  }
+  check_line_bytes(line);
+  server_mode_ = ServerMode::status;
+  greeting_expected_ = false;
+  if (line.raw.size() > max_first_response_line)
+    builder_.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
+  int32_t response = -1;
+  ParsedStatus status = parse_status(line.content, line.offset, builder_, &response);
+  count_line(status.valid);
+  GreetingTimestamp ts = find_greeting_timestamp(line.content, line.offset);
+  if (ts.found) {
+    greeting_timestamp_ = std::string(ts.text);
+    builder_.add(Field::GREETING_TIMESTAMP, response, 0, ts.offset, ts.text.size(), ts.text);
+  } else if (ts.malformed) {
+    builder_.anomaly(Anomaly::GREETING_TIMESTAMP_MALFORMED, line.offset, line.raw.size());
+  }
+  emit(EventKind::greeting, Direction::server_to_client, line, h);
+}
+
+void Session::status_line(const Line& line, EventHandler& h) {
+  // During AUTH a "+" that is not "+OK" is a continuation (RFC 5034 section 4).
+  if (exchange_ && !line.content.empty() && line.content[0] == '+' &&
+      !(line.content.size() >= 3 && iequals(line.content.substr(0, 3), "+OK"))) {
+    sasl_server_line(line, h);
+    return;
+  }
+  if (resynchronising_ && !looks_like_status(line.content)) {
+    unknown_data_line(line, h);
+    return;
+  }
+  check_line_bytes(line);
+  if (line.raw.size() > max_first_response_line)
+    builder_.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
+  int32_t response = -1;
+  ParsedStatus status = parse_status(line.content, line.offset, builder_, &response);
+  count_line(status.valid);
+
+  if (!status.valid) {
+    // Not a status: no command is answered by it. Keep it verbatim.
+    give_up(Direction::server_to_client, line);
+    emit(EventKind::unparsed, Direction::server_to_client, line, h);
+    return;
+  }
+
+  Pending pending;
+  bool matched = false;
+  if (!pending_.empty()) {
+    pending = std::move(pending_.front());
+    pending_.pop_front();
+    matched = true;
+    if (pending_.empty()) queue_overflowed_ = false;
+  } else if (!resynchronising_) {
+    builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
+  }
+  if (matched) resynchronising_ = false;
+  const Command command = pending.command;
+  const uint64_t id = pending.id;
+  const bool ok = status.ok;
+  if (matched) builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
+
+  if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
+    pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
+
+  bool multiline = false;
+  if (ok) {
+    switch (command) {
+      case Command::retr:
+      case Command::top:
+      case Command::capa:
+        multiline = true;
+        break;
+      case Command::list:
+      case Command::uidl:
+      case Command::lang:
+        multiline = !pending.has_argument;
+        break;
+      case Command::auth:
+        multiline = !pending.sasl;  // bare AUTH: the mechanism list (RFC 1734 usage)
+        break;
+      default:
+        break;
+    }
+  }
+  if (multiline) builder_.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
+  if (ok && !multiline) {
+    switch (command) {
+      case Command::stat:
+        parse_stat(status.description, status.description_offset, builder_, response);
+        break;
+      case Command::list:
+        parse_scan_listing(status.description, status.description_offset, builder_, response);
+        break;
+      case Command::uidl:
+        parse_uidl_listing(status.description, status.description_offset, builder_, response);
+        break;
+      default:
+        break;
+    }
+  }
+  if (ok && (command == Command::retr || command == Command::top)) {
+    if (auto octets = parse_octets(status.description)) {
+      size_t digits = status.description.find(' ');
+      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset,
+                          digits, *octets);
+    }
+  }
+
+  // Outcomes and state.
+  bool state_change = false;
+  bool auth_done = false;
+  std::string_view code = status.code;
+  switch (command) {
+    case Command::user:
+      if (ok) pending_user_ = pending.argument;
+      if (!ok) user_named_ = false;
+      break;
+    case Command::pass:
+    case Command::apop: {
+      const bool apop = command == Command::apop;
+      std::string name = apop ? pending.argument : pending_user_;
+      if (!ok) builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
+      std::optional<bool> verified;
+      const std::string* known = password_for(name);
+      if (known && (!apop || !greeting_timestamp_.empty())) {
+        verified = apop ? sasl::verify_apop(greeting_timestamp_, *known, pending.digest)
+                        : std::optional<bool>(*known == pending.argument);
+        if (verified && !*verified)
+          builder_.anomaly(Anomaly::PASSWORD_MISMATCH, line.offset, line.raw.size());
+      }
+      emit(EventKind::status, Direction::server_to_client, line, h, id, command);
+      auth_result(apop ? "APOP" : "USER/PASS", name, apop ? std::string_view{} : pending.argument,
+                  apop ? std::string_view(pending.digest) : std::string_view{}, {},
+                  ok ? "success" : "failure", code, verified, 0, line.offset, id, command, h);
+      auth_done = true;
+      if (ok) {
+        state_ = State::transaction;
+        user_ = name;
+        state_change = true;
+      }
+      user_named_ = false;
+      break;
+    }
+    case Command::auth:
+      if (pending.sasl) {
+        const char* result = ok ? "success" : exchange_cancelled_ ? "cancelled" : "failure";
+        if (!ok && !exchange_cancelled_)
+          builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
+        emit(EventKind::status, Direction::server_to_client, line, h, id, command);
+        end_exchange(result, code, &line, h, id);
+        auth_done = true;
+        state_change = ok;
+      }
+      break;
+    case Command::quit:
+      if (ok && state_ == State::transaction) {
+        state_ = State::update;
+        state_change = true;
+      }
+      break;
+    case Command::stls:
+      if (ok && !tls_) {
+        tls_ = true;
+        state_change = true;
+        dir(Direction::client_to_server).tls_check = true;
+        dir(Direction::server_to_client).tls_check = true;
+      } else if (!ok) {
+        builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
+      }
+      break;
+    case Command::stat:
+    case Command::list:
+    case Command::retr:
+    case Command::dele:
+    case Command::noop:
+    case Command::rset:
+    case Command::top:
+    case Command::uidl:
+      // After a mid-stream start, a transaction command that succeeds tells the state.
+      if (ok && state_unknown_ && state_ == State::authorization) {
+        state_ = State::transaction;
+        state_change = true;
+      }
+      break;
+    case Command::utf8:
+      if (ok && !utf8_) {
+        utf8_ = true;
+        state_change = true;
+      }
+      break;
+    default:
+      break;
+  }
+
+  if (multiline) {
+    server_mode_ = ServerMode::data;
+    data_request_id_ = id;
+    data_command_ = command;
+    data_lines_ = 0;
+    data_octets_ = 0;
+    if (command == Command::capa) collecting_ = Capabilities{};
+  }
+  if (matched && state_change) state_unknown_ = false;
+  if (!auth_done) emit(EventKind::status, Direction::server_to_client, line, h, id, command);
+  if (state_change) state_changed(line.offset, id, h);
+}
+
+void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& h) {
+  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_));
+  if (!user_.empty()) builder_.add_generated(Field::SESSION_USER, -1, user_);
+  builder_.add_generated(Field::SESSION_TLS, -1, {}, tls_ ? 1 : 0);
+  builder_.add_generated(Field::SESSION_UTF8, -1, {}, utf8_ ? 1 : 0);
+  emit_generated(EventKind::state, Direction::server_to_client, offset, h, request_id);
+}
+
+void Session::auth_result(std::string_view method, std::string_view user,
+                          std::string_view password, std::string_view secret,
+                          std::string_view authzid, std::string_view result, std::string_view code,
+                          std::optional<bool> verified, uint64_t steps, uint64_t offset,
+                          uint64_t request_id, Command command, EventHandler& h) {
+  const int32_t auth = builder_.add_generated(Field::AUTH, -1, {});
+  builder_.add_generated(Field::AUTH_METHOD, auth, method);
+  if (!user.empty()) builder_.add_generated(Field::AUTH_USERNAME, auth, user);
+  if (!authzid.empty()) builder_.add_generated(Field::AUTH_AUTHZID, auth, authzid);
+  if (!password.empty()) builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
+  if (!secret.empty()) builder_.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
+  builder_.add_generated(Field::AUTH_RESULT, auth, result);
+  if (!code.empty()) builder_.add_generated(Field::RESPONSE_CODE, auth, code);
+  if (steps) builder_.add_generated(Field::AUTH_STEPS, auth, {}, steps);
+  if (verified) builder_.add_generated(Field::AUTH_VERIFIED, auth, {}, *verified ? 1 : 0);
+  emit_generated(EventKind::auth_result, Direction::server_to_client, offset, h, request_id,
+                 command);
+}
+
+// Ends the SASL exchange with `result`; `line` is the final status (null when the connection
+// ended first).
+void Session::end_exchange(const char* result, std::string_view code, const Line* line,
+                           EventHandler& h, uint64_t request_id) {
+  if (!exchange_) return;
+  sasl::Exchange exchange = std::move(*exchange_);
+  exchange_.reset();
+  const sasl::Credentials& creds = exchange.credentials();
+  std::optional<bool> verified;
+  if (const std::string* known = password_for(creds.username)) {
+    verified = exchange.verify(*known);
+    if (!verified && !creds.password.empty()) verified = *known == creds.password;
+  }
+  const uint64_t offset = line ? line->offset : dir(Direction::server_to_client).offset;
+  if (verified && !*verified)
+    builder_.anomaly(Anomaly::PASSWORD_MISMATCH, offset, line ? line->raw.size() : 0);
+  const bool success = std::strcmp(result, "success") == 0;
+  std::string user = creds.username;
+  auth_result(exchange_mechanism_, creds.username, creds.password, creds.secret, creds.authzid,
+              result, code, verified, exchange_steps_, offset, request_id, Command::auth, h);
+  if (success) {
+    state_ = State::transaction;
+    user_ = user;
+  }
+}
+
+void Session::sasl_server_line(const Line& line, EventHandler& h) {
+  check_line_bytes(line);
+  const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
+                                   line.content);
+  // "+" then optionally one space, then base64 (possibly empty).
+  size_t start = 1;
+  if (start < line.content.size() && line.content[start] == ' ') ++start;
+  sasl_step(Direction::server_to_client, line.content.substr(start), line.offset + start, top);
+  emit(EventKind::sasl_server, Direction::server_to_client, line, h, exchange_request_id_,
+       Command::auth);
+}
+
+void Session::data_line(const Line& line, EventHandler& h) {
+  std::string_view content = line.content;
+  if (line.piece == 0 && content.size() == 1 && content[0] == '.') {
+    if (data_command_ == Command::capa) {
+      const auto phase = static_cast<size_t>((tls_ ? 1 : 0) + (state_ == State::transaction ? 2 : 0));
+      collecting_.seen = true;
+      capabilities_[phase] = std::move(collecting_);
+      collecting_ = Capabilities{};
+      latest_capa_phase_ = static_cast<int>(phase);
+    }
+    builder_.add_generated(Field::DATA_LINES, -1, {}, data_lines_);
+    builder_.add_generated(Field::DATA_OCTETS, -1, {}, data_octets_);
+    emit(EventKind::data_end, Direction::server_to_client, line, h, data_request_id_,
+         data_command_);
+    server_mode_ = ServerMode::status;
+    data_command_ = Command::none;
+    return;
+  }
+  // RFC 1939 section 3: a leading termination octet followed by more is removed.
+  std::string_view data = line.raw;
+  if (line.first_piece() && !content.empty() && content[0] == '.') {
+    data.remove_prefix(1);
+    content.remove_prefix(1);
+    builder_.add_generated(Field::DATA_STUFFED, -1, {}, 1);
+    if (content.empty() || content[0] != '.')
+      builder_.anomaly(Anomaly::DATA_UNSTUFFED_DOT, line.offset, line.raw.size());
+  }
+  if (line.piece <= 1) ++data_lines_;
+  data_octets_ += data.size();
+  const uint64_t content_offset = line.offset + (line.content.size() - content.size());
+  if (line.first_piece()) {
+    switch (data_command_) {
+      case Command::list:
+        parse_scan_listing(content, content_offset, builder_, -1);
+        break;
+      case Command::uidl:
+        parse_uidl_listing(content, content_offset, builder_, -1);
+        break;
+      case Command::capa: {
+        ParsedCapability capa = parse_capability(content, content_offset, builder_);
+        if (!capa.name.empty()) collecting_.names.push_back(upper(capa.name));
+        if (iequals(capa.name, "SASL")) {
+          for (const Item& item : builder_.items())
+            if (item.field == Field::CAPA_SASL_MECHANISM)
+              collecting_.sasl_mechanisms.push_back(upper(item.text));
+        }
+        break;
+      }
+      case Command::auth:
+        if (!content.empty())
+          builder_.add(Field::SASL_MECHANISM, -1, 0, content_offset, content.size(), content);
+        break;
+      default:
+        break;
+    }
+  }
+  emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
+       data_command_, data);
+}
+
+void Session::unknown_data_line(const Line& line, EventHandler& h) {
+  // After a mid-stream start: data of a response whose command we never saw, until its end.
+  if (line.piece == 0 && line.content == ".") {
+    builder_.add_generated(Field::DATA_LINES, -1, {}, data_lines_);
+    builder_.add_generated(Field::DATA_OCTETS, -1, {}, data_octets_);
+    emit(EventKind::data_end, Direction::server_to_client, line, h);
+    server_mode_ = ServerMode::status;
+    data_lines_ = data_octets_ = 0;
+    return;
+  }
+  if (line.first_piece() && looks_like_status(line.content) && pending_.empty() &&
+      server_mode_ == ServerMode::unknown_data && data_lines_ == 0) {
+    server_mode_ = ServerMode::status;
+    status_line(line, h);
+    return;
+  }
+  if (server_mode_ != ServerMode::unknown_data) {
+    server_mode_ = ServerMode::unknown_data;
+    data_lines_ = data_octets_ = 0;
+  }
+  std::string_view data = line.raw;
+  if (line.first_piece() && !line.content.empty() && line.content[0] == '.') data.remove_prefix(1);
+  ++data_lines_;
+  data_octets_ += data.size();
+  emit(EventKind::data_line, Direction::server_to_client, line, h, 0, Command::none, data);
+}
+
+void Session::finish(EventHandler& h) {
+  for (size_t i = 0; i < directions_.size(); ++i) {
+    const auto d = static_cast<Direction>(i);
+    DirectionState& ds = directions_[i];
+    if (ds.partial.empty() || gave_up_ || ds.mode != Mode::lines) continue;
+    std::string rest = std::move(ds.partial);
+    ds.partial.clear();
+    Line line;
+    line.raw = rest;
+    line.content = rest;
+    line.offset = ds.partial_start;
+    line.piece = ds.piece ? ds.piece + 1 : 0;
+    ds.piece = 0;
+    deliver(d, line, h);
+  }
+  const uint64_t end_offset = dir(Direction::server_to_client).offset;
+  if (!gave_up_) {
+    if (server_mode_ == ServerMode::data)
+      builder_.anomaly(Anomaly::DATA_UNTERMINATED, end_offset, 0);
+    if (exchange_) {
+      builder_.anomaly(Anomaly::SASL_ABORTED, end_offset, 0);
+      emit_generated(EventKind::end, Direction::server_to_client, end_offset, h);
+      end_exchange("aborted", {}, nullptr, h, exchange_request_id_);
+      return;
+    }
+  }
+  emit_generated(EventKind::end, Direction::server_to_client, end_offset, h);
+}
+
+}  // namespace pop3decode

@@ -1,0 +1,181 @@
+/* Compiles pop3decode.h as C (C99) and drives a session through the C ABI. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pop3decode/pop3decode.h"
+
+static int failures = 0;
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+struct seen {
+  int commands, statuses, data_lines, auth_results, states, stops_after;
+  int saw_user_field, saw_password_secret, saw_capa_sasl, saw_in_use, events;
+  char last_command[16];
+  unsigned long long last_request;
+};
+
+static int text_is(const pop3d_item *item, const char *text) {
+  return item->text_length == strlen(text) && memcmp(item->text, text, item->text_length) == 0;
+}
+
+static int on_event(void *user_data, const pop3d_event *event) {
+  struct seen *s = (struct seen *)user_data;
+  size_t i;
+  ++s->events;
+  for (i = 0; i < event->item_count; ++i) {
+    const pop3d_item *item = &event->items[i];
+    CHECK(item->field < POP3D_FIELD_COUNT);
+    CHECK(item->parent < (int32_t)i);
+    if (item->field == POP3D_FIELD_AUTH_USERNAME && text_is(item, "alice")) s->saw_user_field = 1;
+    if (item->field == POP3D_FIELD_AUTH_PASSWORD && (item->flags & POP3D_ITEM_SECRET))
+      s->saw_password_secret = 1;
+    if (item->field == POP3D_FIELD_CAPA_SASL_MECHANISM && text_is(item, "PLAIN"))
+      s->saw_capa_sasl = 1;
+  }
+  for (i = 0; i < event->anomaly_count; ++i)
+    if (event->anomalies[i].anomaly == POP3D_ANOMALY_RESPONSE_CODE_IN_USE) s->saw_in_use = 1;
+  switch (event->kind) {
+    case POP3D_EVENT_COMMAND:
+      ++s->commands;
+      s->last_request = event->request_id;
+      if (event->item_count > 1 && event->items[1].text_length < sizeof s->last_command) {
+        memcpy(s->last_command, event->items[1].text, event->items[1].text_length);
+        s->last_command[event->items[1].text_length] = '\0';
+      }
+      break;
+    case POP3D_EVENT_STATUS: ++s->statuses; break;
+    case POP3D_EVENT_DATA_LINE: ++s->data_lines; break;
+    case POP3D_EVENT_AUTH_RESULT: ++s->auth_results; break;
+    case POP3D_EVENT_STATE: ++s->states; break;
+    default: break;
+  }
+  if (s->stops_after && s->events >= s->stops_after) return 1;
+  return 0;
+}
+
+static int feed(pop3d_session *session, uint32_t dir, const char *text, struct seen *s) {
+  return pop3d_session_feed(session, dir, (const uint8_t *)text, strlen(text), on_event, s);
+}
+
+int main(void) {
+  struct seen s;
+  pop3d_options options;
+  pop3d_session *session, *copy;
+  size_t length = 0;
+  const char *user;
+  pop3d_url *url = NULL;
+  uint32_t i;
+
+  memset(&s, 0, sizeof s);
+  pop3d_options_init(&options);
+  CHECK(options.max_line == 65536);
+  session = pop3d_session_new(&options);
+  CHECK(session != NULL);
+
+  CHECK(feed(session, POP3D_SERVER_TO_CLIENT, "+OK ready <1.2@host>\r\n", &s) == POP3D_OK);
+  CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "CAPA\r\nUSER alice\r\nPA", &s) == POP3D_OK);
+  CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "SS wonderland\r\n", &s) == POP3D_OK);
+  CHECK(feed(session, POP3D_SERVER_TO_CLIENT,
+             "+OK\r\nSASL PLAIN\r\nUSER\r\n.\r\n+OK\r\n+OK logged in\r\n", &s) == POP3D_OK);
+  CHECK(s.commands == 3);
+  CHECK(s.last_request == 3);
+  CHECK(strcmp(s.last_command, "PASS") == 0);
+  CHECK(s.saw_user_field && s.saw_password_secret && s.saw_capa_sasl);
+  CHECK(s.auth_results == 1);
+  CHECK(s.states == 1);
+  CHECK(pop3d_session_state(session) == POP3D_STATE_TRANSACTION);
+  user = pop3d_session_user(session, &length);
+  CHECK(user != NULL && length == 5 && memcmp(user, "alice", 5) == 0);
+  CHECK(pop3d_session_offset(session, POP3D_CLIENT_TO_SERVER) == 35);
+
+  /* A clone decodes the rest the same way. */
+  copy = pop3d_session_clone(session);
+  CHECK(copy != NULL);
+  CHECK(feed(copy, POP3D_CLIENT_TO_SERVER, "RETR 1\r\n", &s) == POP3D_OK);
+  CHECK(feed(copy, POP3D_SERVER_TO_CLIENT, "+OK\r\nhello\r\n.\r\n", &s) == POP3D_OK);
+  CHECK(s.data_lines == 3); /* two CAPA lines, one body line */
+  CHECK(pop3d_session_finish(copy, on_event, &s) == POP3D_OK);
+  pop3d_session_free(copy);
+
+  /* A callback that asks to stop. */
+  s.stops_after = s.events + 1;
+  CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "NOOP\r\nNOOP\r\n", &s) == POP3D_ERR_CALLBACK);
+  pop3d_session_free(session);
+
+  /* Errors are values. */
+  CHECK(pop3d_session_feed(NULL, 0, NULL, 0, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
+  session = pop3d_session_new(NULL);
+  CHECK(pop3d_session_feed(session, 7, (const uint8_t *)"x", 1, on_event, &s) ==
+        POP3D_ERR_INVALID_ARGUMENT);
+  CHECK(pop3d_session_feed(session, 0, NULL, 1, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
+  CHECK(pop3d_session_feed(session, 0, NULL, 0, NULL, NULL) == POP3D_OK);
+  memset(&s, 0, sizeof s);
+  CHECK(feed(session, POP3D_SERVER_TO_CLIENT, "+OK\r\n", &s) == POP3D_OK);
+  CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "USER bob\r\nPASS x\r\n", &s) == POP3D_OK);
+  CHECK(feed(session, POP3D_SERVER_TO_CLIENT, "+OK\r\n-ERR [IN-USE] locked\r\n", &s) == POP3D_OK);
+  CHECK(s.saw_in_use);
+  CHECK(pop3d_session_state(session) == POP3D_STATE_AUTHORIZATION);
+  pop3d_session_free(session);
+  pop3d_session_free(NULL);
+
+  /* Tables. */
+  for (i = 0; i < POP3D_ANOMALY_COUNT; ++i) {
+    CHECK(pop3d_anomaly_name(i) != NULL && pop3d_anomaly_name(i)[0] != '\0');
+    CHECK(pop3d_anomaly_description(i) != NULL);
+    CHECK(pop3d_anomaly_severity(i) >= POP3D_SEVERITY_CHAT);
+    CHECK(pop3d_anomaly_group_of(i) >= POP3D_GROUP_MALFORMED);
+  }
+  CHECK(pop3d_anomaly_name(POP3D_ANOMALY_COUNT) == NULL);
+  CHECK(strcmp(pop3d_anomaly_name(POP3D_ANOMALY_NOT_POP3), "not_pop3") == 0);
+  for (i = 0; i < POP3D_FIELD_COUNT; ++i) {
+    CHECK(pop3d_field_name(i) != NULL);
+    CHECK(pop3d_field_type_of(i) >= POP3D_TYPE_NONE && pop3d_field_type_of(i) <= POP3D_TYPE_BYTES);
+  }
+  CHECK(strcmp(pop3d_field_name(POP3D_FIELD_REQUEST_COMMAND), "request.command") == 0);
+  CHECK(pop3d_field_type_of(POP3D_FIELD_MSG_NUMBER) == POP3D_TYPE_UINT);
+  CHECK(pop3d_field_name(POP3D_FIELD_COUNT) == NULL);
+  CHECK(strcmp(pop3d_command_name(POP3D_CMD_STLS), "STLS") == 0);
+  CHECK(strcmp(pop3d_state_name(POP3D_STATE_UPDATE), "UPDATE") == 0);
+  CHECK(strcmp(pop3d_event_kind_name(POP3D_EVENT_DATA_END), "data_end") == 0);
+  CHECK(strcmp(pop3d_version(), POP3D_VERSION_STRING) == 0);
+
+  /* Verification: RFC 1939's APOP example and RFC 2195's CRAM-MD5 example. */
+  {
+    const char *ts = "<1896.697170952@dbc.mtview.ca.us>";
+    const char *digest = "c4c9334bac560ecc979e58001b3e22fb";
+    const char *challenge = "<1896.697170952@postoffice.reston.mci.net>";
+    const char *cram = "b913a602c7eda7a495b4e6e7334d3890";
+    CHECK(pop3d_verify_apop(ts, strlen(ts), "tanstaaf", 8, digest, 32) == 1);
+    CHECK(pop3d_verify_apop(ts, strlen(ts), "wrong", 5, digest, 32) == 0);
+    CHECK(pop3d_verify_apop(ts, strlen(ts), "tanstaaf", 8, "zz", 2) < 0);
+    CHECK(pop3d_verify_apop(NULL, 0, "x", 1, digest, 32) == POP3D_ERR_INVALID_ARGUMENT);
+    CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaftanstaaf", 16, cram, 32) == 1);
+    CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaf", 8, cram, 32) == 0);
+  }
+
+  /* POP URLs (RFC 2384). */
+  CHECK(pop3d_url_parse("pop://rg;AUTH=+APOP@mail.eudora.com:8110", 40, &url) == POP3D_OK);
+  CHECK(url != NULL);
+  CHECK(strcmp(pop3d_url_user(url), "rg") == 0);
+  CHECK(strcmp(pop3d_url_auth(url), "+APOP") == 0);
+  CHECK(strcmp(pop3d_url_host(url), "mail.eudora.com") == 0);
+  CHECK(pop3d_url_port(url) == 8110);
+  CHECK(strncmp(pop3d_url_commands(url), "APOP rg", 7) == 0);
+  pop3d_url_free(url);
+  CHECK(pop3d_url_parse("http://x", 8, &url) == POP3D_ERR_PARSE);
+  CHECK(url == NULL);
+
+  if (failures) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("c_api: all checks passed\n");
+  return 0;
+}

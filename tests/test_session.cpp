@@ -1,0 +1,112 @@
+// The session decoder, driven by the data vectors in tests/vectors and by direct checks.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "pop3decode/session.hpp"
+#include "vector_runner.hpp"
+
+using namespace pop3decode;
+using pop3test::replay;
+
+namespace {
+
+std::vector<std::string> vector_files() {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(POP3DECODE_VECTORS_DIR))
+    if (entry.path().extension() == ".vec") files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+TEST_CASE("every vector gives its expected events at every split point", "[session][vectors]") {
+  const bool update = std::getenv("POP3DECODE_UPDATE_VECTORS") != nullptr;
+  const auto files = vector_files();
+  REQUIRE(files.size() >= 10);
+  for (const std::string& file : files) {
+    pop3test::Vector v = pop3test::load_vector(file);
+    INFO("vector " << file);
+    const std::string whole = replay(v, {});
+    if (update) {
+      std::ofstream(file, std::ios::binary) << v.header << whole;
+      continue;
+    }
+    REQUIRE(!v.expected.empty());
+    CHECK(whole == v.expected);
+    const size_t total = pop3test::total_bytes(v);
+    for (size_t cut = 1; cut < total; ++cut) {
+      INFO("split at byte " << cut);
+      const std::string split = replay(v, {cut});
+      if (split != whole) {
+        CHECK(split == whole);
+        break;
+      }
+    }
+    std::vector<size_t> every;
+    for (size_t cut = 1; cut < total; ++cut) every.push_back(cut);
+    INFO("one byte at a time");
+    CHECK(replay(v, every) == whole);
+  }
+}
+
+TEST_CASE("a clone continues exactly like the original", "[session]") {
+  Session original;
+  pop3test::Recorder ignore;
+  original.feed(Direction::server_to_client, "+OK ready <1.2@x>\r\n", ignore);
+  original.feed(Direction::client_to_server, "USER a\r\nPASS b\r\nRETR 1\r\n", ignore);
+  original.feed(Direction::server_to_client, "+OK\r\n+OK\r\n+OK\r\nline one\r\n..dot", ignore);
+  Session copy = original;
+  pop3test::Recorder a, b;
+  const std::string rest = " line\r\n.\r\n";
+  original.feed(Direction::server_to_client, rest, a);
+  copy.feed(Direction::server_to_client, rest, b);
+  CHECK(a.str() == b.str());
+  CHECK(a.str().find("data=\".dot line\\r\\n\"") != std::string::npos);
+  CHECK(copy.state() == State::transaction);
+  CHECK(copy.user() == "a");
+}
+
+TEST_CASE("a line that never ends keeps memory at the bound", "[session][limits]") {
+  Options options;
+  options.max_line = 1024;
+  Session session(options);
+  pop3test::Recorder rec;
+  session.feed(Direction::server_to_client, "+OK hi\r\n", rec);
+  session.feed(Direction::client_to_server, "NOOP\r\n", rec);
+  std::string junk(4096, 'x');
+  size_t pieces = 0;
+  auto count = [&](const Event& e) {
+    if (e.piece) ++pieces;
+    CHECK(e.line.size() <= 1024);
+  };
+  for (int i = 0; i < 1000; ++i) session.feed(Direction::client_to_server, junk, count);
+  CHECK(pieces == 3999);  // the last 1024 bytes wait: the line may still end there
+}
+
+TEST_CASE("a million pipelined commands keep the queue bounded", "[session][limits]") {
+  Options options;
+  options.max_pending = 128;
+  Session session(options);
+  pop3test::Recorder rec;
+  session.feed(Direction::server_to_client, "+OK\r\n", rec);
+  session.feed(Direction::client_to_server, "USER a\r\nPASS b\r\n", rec);
+  session.feed(Direction::server_to_client, "+OK\r\n+OK\r\n", rec);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += "NOOP\r\n";
+  size_t overflows = 0;
+  auto count = [&](const Event& e) { overflows += e.has_anomaly(Anomaly::QUEUE_OVERFLOW); };
+  for (int i = 0; i < 1000; ++i) session.feed(Direction::client_to_server, burst, count);
+  CHECK(session.pending_commands() == 128);
+  CHECK(overflows == 1);
+  // Decoding resumes: responses match the newest commands.
+  uint64_t last_request = 0;
+  auto last = [&](const Event& e) { last_request = e.request_id; };
+  for (int i = 0; i < 128; ++i) session.feed(Direction::server_to_client, "+OK\r\n", last);
+  CHECK(last_request == 1000u * 1000u + 2u);
+  CHECK(session.pending_commands() == 0);
+}
