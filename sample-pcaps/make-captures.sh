@@ -489,6 +489,24 @@ EOF
     HOME=$WORK mpop -C "$rc" carol-digest >>"$WORK/log/mpop.log" 2>&1
 }
 
+# Scripted peer on 127.0.0.2:110 (Dovecot listens on 127.0.0.1 only) for
+# what no server here does: NTLM (not built into Debian's Dovecot), the
+# published example exchanges with their fixed nonces, and the RFC 2449 /
+# RFC 6856 features Dovecot lacks (LANG, UTF8, LOGIN-DELAY, EXPIRE, ...).
+PEER="$PY $TOOLS/scripted_peer.py"
+
+scenario scripted-rfc1939-examples
+scn_scripted_rfc1939_examples() { $PEER rfc1939-examples; }
+
+scenario scripted-sasl-examples
+scn_scripted_sasl_examples() { $PEER sasl-examples; }
+
+scenario scripted-ntlm
+scn_scripted_ntlm() { $PEER ntlm; }
+
+scenario scripted-extensions
+scn_scripted_extensions() { $PEER extensions; }
+
 SELECTED=("$@")
 start_servers
 for s in "${SCENARIOS[@]}"; do
