@@ -5,7 +5,7 @@
 // File format (one directive per line):
 //   # comment
 //   option max_line=N | max_pending=N | mid_stream | implicit_tls
-//   password USER PASSWORD
+//   password USER PASSWORD   (escapes as below, e.g. \x20 for a space)
 //   C: bytes      client-to-server chunk (escapes: \r \n \t \\ \xHH; nothing implicit)
 //   S: bytes      server-to-client chunk
 //   gap C N       N bytes of the client (or S: server) stream lost
@@ -108,7 +108,7 @@ inline Vector load_vector(const std::string& path) {
       std::istringstream words(line.substr(9));
       std::string user, password;
       words >> user >> password;
-      v.passwords.emplace_back(user, password);
+      v.passwords.emplace_back(unescape(user), unescape(password));
     } else if (line.rfind("option ", 0) == 0) {
       std::string opt = line.substr(7);
       if (opt == "mid_stream") v.options.mid_stream = true;

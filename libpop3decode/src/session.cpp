@@ -796,16 +796,17 @@ void Session::end_exchange(const char* result, std::string_view code, const Line
   const sasl::Credentials& creds = exchange.credentials();
   std::optional<bool> verified;
   if (const std::string* known = password_for(creds.username)) {
-    verified = exchange.verify(*known);
+    verified = exchange.verify(*known);  // nullopt for mechanisms without a checkable proof
     if (!verified && !creds.password.empty()) verified = *known == creds.password;
   }
   const uint64_t offset = line ? line->offset : dir(Direction::server_to_client).offset;
   if (verified && !*verified)
     builder_.anomaly(Anomaly::PASSWORD_MISMATCH, offset, line ? line->raw.size() : 0);
   const bool success = std::strcmp(result, "success") == 0;
-  std::string user = creds.username;
-  auth_result(exchange_mechanism_, creds.username, creds.password, creds.secret, creds.authzid,
-              result, code, verified, exchange_steps_, offset, request_id, Command::auth, h);
+  // OAUTHBEARER and EXTERNAL name the user only as the authorization identity.
+  std::string user = creds.username.empty() ? creds.authzid : creds.username;
+  auth_result(exchange_mechanism_, user, creds.password, creds.secret, creds.authzid, result,
+              code, verified, exchange_steps_, offset, request_id, Command::auth, h);
   if (success) {
     state_ = State::transaction;
     user_ = user;
