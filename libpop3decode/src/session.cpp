@@ -314,7 +314,17 @@ void Session::client_line(const Line& line, EventHandler& h) {
     emit(EventKind::unparsed, Direction::client_to_server, line, h);
     return;
   }
-  if (exchange_) {
+  // A client line belongs to the SASL exchange only when it answers a challenge: the client
+  // cannot answer before the server asks, and a client that pipelines after an AUTH with an
+  // initial response sends commands. After "*", stray non-commands are still the exchange's.
+  bool sasl_line = exchange_ && exchange_owed_ > 0;
+  if (exchange_ && !sasl_line && exchange_cancelled_) {
+    std::string_view verb = line.content.substr(0, line.content.find(' '));
+    const Command c = command_from_verb(verb);
+    sasl_line = c == Command::unknown || c == Command::none;
+  }
+  if (sasl_line) {
+    if (exchange_owed_ > 0) --exchange_owed_;
     sasl_client_line(line, h);
   } else {
     command_line(line, h);
@@ -416,6 +426,7 @@ void Session::command_line(const Line& line, EventHandler& h) {
         exchange_mechanism_ = upper(cmd.mechanism);
         exchange_request_id_ = pending.id;
         exchange_steps_ = 0;
+        exchange_owed_ = 0;
         exchange_cancelled_ = false;
         const Capabilities& caps = latest_capabilities();
         if (caps.seen && !caps.sasl_mechanisms.empty() && !caps.has_mechanism(cmd.mechanism))
@@ -817,6 +828,7 @@ void Session::sasl_server_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
   const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
                                    line.content);
+  ++exchange_owed_;
   // "+" then optionally one space, then base64 (possibly empty).
   size_t start = 1;
   if (start < line.content.size() && line.content[start] == ' ') ++start;

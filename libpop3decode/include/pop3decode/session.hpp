@@ -200,6 +200,7 @@ class Session {
   std::string exchange_mechanism_;
   uint64_t exchange_request_id_ = 0;
   uint32_t exchange_steps_ = 0;
+  uint32_t exchange_owed_ = 0;  // challenges the client has not answered yet
   bool exchange_cancelled_ = false;
 
   std::string user_;
