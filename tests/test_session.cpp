@@ -103,10 +103,54 @@ TEST_CASE("a million pipelined commands keep the queue bounded", "[session][limi
   for (int i = 0; i < 1000; ++i) session.feed(Direction::client_to_server, burst, count);
   CHECK(session.pending_commands() == 128);
   CHECK(overflows == 1);
-  // Decoding resumes: responses match the newest commands.
+  // Responses come in order: the oldest commands keep their place and are matched; the rest
+  // are read without a request and without a flood of anomalies.
   uint64_t last_request = 0;
-  auto last = [&](const Event& e) { last_request = e.request_id; };
+  size_t anomalies = 0;
+  auto last = [&](const Event& e) {
+    if (e.request_id) last_request = e.request_id;
+    anomalies += e.anomalies.size();
+  };
   for (int i = 0; i < 128; ++i) session.feed(Direction::server_to_client, "+OK\r\n", last);
-  CHECK(last_request == 1000u * 1000u + 2u);
+  CHECK(last_request == 130);
   CHECK(session.pending_commands() == 0);
+  for (int i = 0; i < 10000; ++i) session.feed(Direction::server_to_client, "+OK\r\n", last);
+  CHECK(anomalies == 0);
+  // Once the backlog is answered, matching starts again.
+  session.feed(Direction::client_to_server, "STAT\r\n", last);
+  for (int i = 0; i < 1000 * 1000 - 128 - 10000; ++i)
+    session.feed(Direction::server_to_client, "+OK\r\n", last);
+  session.feed(Direction::server_to_client, "+OK 0 0\r\n", last);
+  CHECK(last_request == 1000u * 1000u + 3u);
+  CHECK(anomalies == 0);
+}
+
+TEST_CASE("every anomaly of the table is triggered by some vector", "[session][vectors]") {
+  std::string all;
+  for (const std::string& file : vector_files()) all += pop3test::load_vector(file).expected;
+  for (uint32_t a = 0; a < POP3D_ANOMALY_COUNT; ++a) {
+    const std::string name(anomaly_name(static_cast<Anomaly>(a)));
+    INFO("anomaly " << name);
+    CHECK(all.find("! " + name + " @") != std::string::npos);
+  }
+}
+
+TEST_CASE("CAPA is remembered per phase: before and after STLS and login", "[session]") {
+  Session session;
+  pop3test::Recorder rec;
+  session.feed(Direction::server_to_client, "+OK\r\n", rec);
+  session.feed(Direction::client_to_server, "CAPA\r\nSTLS\r\n", rec);
+  session.feed(Direction::server_to_client, "+OK\r\nSTLS\r\nUSER\r\n.\r\n+OK go\r\n", rec);
+  session.feed(Direction::client_to_server, "CAPA\r\nUSER a\r\nPASS b\r\nCAPA\r\n", rec);
+  session.feed(Direction::server_to_client,
+               "+OK\r\nSASL PLAIN\r\nUSER\r\n.\r\n+OK\r\n+OK\r\n+OK\r\nTOP\r\nUIDL\r\n.\r\n", rec);
+  CHECK(session.capabilities(CapaPhase::plain_unauthenticated).has("STLS"));
+  CHECK_FALSE(session.capabilities(CapaPhase::plain_unauthenticated).has("TOP"));
+  CHECK(session.capabilities(CapaPhase::tls_unauthenticated).has_mechanism("plain"));
+  CHECK_FALSE(session.capabilities(CapaPhase::tls_unauthenticated).has("STLS"));
+  CHECK(session.capabilities(CapaPhase::tls_authenticated).has("UIDL"));
+  CHECK_FALSE(session.capabilities(CapaPhase::plain_authenticated).seen);
+  CHECK(session.latest_capabilities().has("TOP"));
+  CHECK(session.tls());
+  CHECK(session.user() == "a");
 }

@@ -455,18 +455,22 @@ void Session::command_line(const Line& line, EventHandler& h) {
       break;
   }
 
+  const uint64_t id = pending.id;
+  const Command command = cmd.command;
   if (pending_.size() >= options_.max_pending) {
+    // Responses come in order, so the oldest commands keep their place for matching; the
+    // newest is not queued and its response will be read without knowing its command.
     if (!queue_overflowed_)
       builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
     queue_overflowed_ = true;
-    const Pending& dropped = pending_.front();
-    if (dropped.command == Command::pass || dropped.command == Command::apop || dropped.sasl)
+    ++unqueued_commands_;
+    if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
       pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
-    pending_.pop_front();
+  } else {
+    pending.unqueued_before = unqueued_commands_;
+    unqueued_commands_ = 0;
+    pending_.push_back(std::move(pending));
   }
-  const uint64_t id = pending.id;
-  const Command command = cmd.command;
-  pending_.push_back(std::move(pending));
   give_up(Direction::client_to_server, line);
   emit(EventKind::command, Direction::client_to_server, line, h, id, command);
 }
@@ -610,15 +614,20 @@ void Session::status_line(const Line& line, EventHandler& h) {
 
   Pending pending;
   bool matched = false;
-  if (!pending_.empty()) {
+  uint64_t* unqueued = pending_.empty() ? &unqueued_commands_ : &pending_.front().unqueued_before;
+  if (*unqueued > 0) {
+    // Answers a command that overflowed the queue (reported once, at the overflow).
+    --*unqueued;
+    resynchronising_ = true;
+  } else if (!pending_.empty()) {
     pending = std::move(pending_.front());
     pending_.pop_front();
     matched = true;
-    if (pending_.empty()) queue_overflowed_ = false;
   } else if (!resynchronising_) {
     builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
   }
   if (matched) resynchronising_ = false;
+  if (pending_.empty() && unqueued_commands_ == 0) queue_overflowed_ = false;
   const Command command = pending.command;
   const uint64_t id = pending.id;
   const bool ok = status.ok;

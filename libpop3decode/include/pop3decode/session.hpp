@@ -125,6 +125,7 @@ class Session {
     std::string argument;    // USER/APOP name, PASS password
     std::string digest;      // APOP digest
     uint64_t offset = 0;
+    uint64_t unqueued_before = 0;  // overflowed commands sent just before this one
   };
 
   DirectionState& dir(Direction d) noexcept { return directions_[static_cast<size_t>(d)]; }
@@ -180,6 +181,7 @@ class Session {
   bool gave_up_ = false;
   bool quit_sent_ = false;
   bool queue_overflowed_ = false;
+  uint64_t unqueued_commands_ = 0;  // overflowed commands after the last queued one
   uint32_t good_lines_ = 0;
   uint32_t bad_lines_ = 0;
 
