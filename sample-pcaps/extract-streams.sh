@@ -42,7 +42,7 @@ for cap in "$@"; do
     # Streams that carry POP3 on port 110 without TLS.
     mapfile -t all < <(tshark_q -r "$cap" -Y 'tcp.port == 110 && tcp.len > 0' \
         -T fields -e tcp.stream | sort -un)
-    mapfile -t tls < <(tshark_q -r "$cap" -Y 'tls || pop.request.command == "STLS"' \
+    mapfile -t tls < <(tshark_q -r "$cap" -Y 'tls' \
         -T fields -e tcp.stream | sort -un)
     for s in "${all[@]}"; do
         [[ -z $s ]] && continue

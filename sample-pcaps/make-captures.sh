@@ -47,8 +47,10 @@ PY=/usr/bin/python3
 
 # -------------------------------------------------- private network namespace
 if [[ -z ${POP3_SAMPLE_NETNS:-} ]]; then
-    exec unshare --net -- env POP3_SAMPLE_NETNS=1 bash "$0" "$@"
+    exec unshare --net --uts -- env POP3_SAMPLE_NETNS=1 bash "$0" "$@"
 fi
+# Own UTS namespace too: Dovecot puts the host name in the APOP timestamp.
+hostname pop.example.net
 ip link set lo up
 ip link set lo mtu 1500                 # MSS 1460 (IPv4) / 1440 (IPv6)
 ip link set dev lo gso_max_segs 1 gso_max_size 1500 2>/dev/null || true
@@ -221,20 +223,26 @@ service stats {
 }
 EOF
 
+wait_greeting() {
+    local addr=$1
+    for _ in $(seq 50); do
+        if $PY - "$addr" <<'PY' 2>/dev/null; then return 0; fi
+import socket, sys
+s = socket.create_connection((sys.argv[1], 110), timeout=1)
+assert s.recv(100).startswith(b"+OK")
+PY
+        sleep 0.2
+    done
+    return 1
+}
+
 start_servers() {
     make_mail
     $PY "$TOOLS/introspect.py" 127.0.0.1 "$HTTP_PORT" "$WORK/log/introspect.log" &
     HTTP_PID=$!
     doveconf -c "$WORK/dovecot.conf" -n >"$WORK/log/doveconf.txt"
     dovecot -c "$WORK/dovecot.conf"
-    for _ in $(seq 50); do
-        if $PY - <<'PY' 2>/dev/null; then break; fi
-import socket
-s = socket.create_connection(("127.0.0.1", 110), timeout=1)
-assert s.recv(100).startswith(b"+OK")
-PY
-        sleep 0.2
-    done
+    wait_greeting 127.0.0.1 || true
     if grep -q 'Fatal' "$WORK/log/dovecot.log"; then
         cat "$WORK/log/dovecot.log" >&2
         return 1
@@ -310,6 +318,23 @@ scn_curl_list_retr() {
     "${CURL[@]}" -u alice:wonderland "$U/"
     "${CURL[@]}" -u alice:wonderland "$U/1"
     "${CURL[@]}" -u alice:wonderland "$U/2"
+}
+
+# curl uses USER/PASS only when the server offers neither SASL nor APOP;
+# Dovecot always offers SASL, so this one capture has curl talking to the
+# minimal RFC 1939 server tools/minipop.py (no CAPA) on 127.0.0.3:110.
+scenario curl-user-pass
+scn_curl_user_pass() {
+    $PY "$TOOLS/minipop.py" 127.0.0.3 110 3 >"$WORK/log/minipop.log" &
+    local pid=$!
+    for _ in $(seq 50); do
+        grep -q ready "$WORK/log/minipop.log" && break
+        sleep 0.1
+    done
+    "${CURL[@]}" -u alice:wonderland pop3://127.0.0.3/
+    "${CURL[@]}" -u alice:wonderland pop3://127.0.0.3/2
+    "${CURL[@]}" -u alice:wonderland -X 'TOP 3 2' pop3://127.0.0.3/
+    wait "$pid"
 }
 
 scenario curl-apop

@@ -13,9 +13,6 @@ import hashlib
 import os
 import sys
 
-ROOT = sys.argv[1]
-
-
 def msg_plain():
     return (
         "Return-Path: <postmaster@example.net>\n"
@@ -187,8 +184,9 @@ MAILBOXES = {
 
 
 def main():
+    root = sys.argv[1]
     for user, msgs in MAILBOXES.items():
-        base = os.path.join(ROOT, user, "Maildir")
+        base = os.path.join(root, user, "Maildir")
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
         for i, m in enumerate(msgs, 1):
