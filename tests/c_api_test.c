@@ -91,6 +91,13 @@ int main(void) {
   CHECK(s.auth_results == 1);
   CHECK(s.states == 1);
   CHECK(pop3d_session_state(session) == POP3D_STATE_TRANSACTION);
+  CHECK(pop3d_session_capability(session, 0, 0, &length) != NULL);
+  CHECK(length == 4 && memcmp(pop3d_session_capability(session, 0, 0, &length), "SASL", 4) == 0);
+  CHECK(strcmp(pop3d_session_capability(session, -1, 1, &length), "USER") == 0);
+  CHECK(pop3d_session_capability(session, 0, 2, &length) == NULL && length == 0);
+  CHECK(pop3d_session_capability(session, 1, 0, &length) == NULL);
+  CHECK(pop3d_session_capability(session, 9, 0, &length) == NULL);
+  CHECK(strcmp(pop3d_session_sasl_mechanism(session, 0, 0, &length), "PLAIN") == 0);
   user = pop3d_session_user(session, &length);
   CHECK(user != NULL && length == 5 && memcmp(user, "alice", 5) == 0);
   CHECK(pop3d_session_offset(session, POP3D_CLIENT_TO_SERVER) == 35);

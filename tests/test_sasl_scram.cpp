@@ -1,4 +1,4 @@
-// SCRAM-SHA-1/256 (RFC 5802, RFC 7677), -PLUS, and SCRAM-MD5 (RFC 2384 section 7 example).
+// SCRAM-SHA-1/256 (RFC 5802, RFC 7677), -PLUS, and SCRAM-MD5 (the draft-newman-auth-scram example exchange).
 #include "test_sasl_support.hpp"
 
 using namespace sasl_test;
@@ -228,8 +228,8 @@ TEST_CASE("SCRAM: malformed client-final and server-final messages", "[sasl]") {
 
 namespace {
 
-// RFC 2384 section 7 (the exchange from draft-newman-auth-scram; the password is
-// "secret stuff").
+// The example exchange of draft-newman-auth-scram, the SCRAM-MD5 that RFC 2384 names in its
+// URL examples (the password is "secret stuff").
 std::string decoded(std::string_view base64) {
   auto bytes = sasl::decode_base64(base64);
   REQUIRE(bytes.has_value());
@@ -238,7 +238,7 @@ std::string decoded(std::string_view base64) {
 
 }  // namespace
 
-TEST_CASE("SCRAM-MD5: RFC 2384 section 7 exchange", "[sasl]") {
+TEST_CASE("SCRAM-MD5: the draft's example exchange", "[sasl]") {
   const std::string md5_client_first =
       decoded("AGNocmlzADx0NG40UGFiOUhCMEFtL1FMWEI3MmVnQGVsZWFub3IuaW5ub3NvZnQuY29tPg==");
   const std::string md5_server_first =

@@ -214,6 +214,33 @@ POP3D_EXPORT const char* pop3d_session_user(const pop3d_session* session,
   return user.empty() ? nullptr : user.data();
 }
 
+namespace {
+const pop3decode::Capabilities* capabilities_of(const pop3d_session* session, int phase) noexcept {
+  if (session == nullptr || phase < -1 || phase > 3) return nullptr;
+  return phase < 0 ? &session->session.latest_capabilities()
+                   : &session->session.capabilities(static_cast<pop3decode::CapaPhase>(phase));
+}
+const char* nth(const std::vector<std::string>* list, size_t index, size_t* length) noexcept {
+  if (list == nullptr || index >= list->size()) {
+    if (length) *length = 0;
+    return nullptr;
+  }
+  if (length) *length = (*list)[index].size();
+  return (*list)[index].c_str();
+}
+}  // namespace
+
+POP3D_EXPORT const char* pop3d_session_capability(const pop3d_session* session, int phase,
+                                                  size_t index, size_t* length) noexcept {
+  const auto* caps = capabilities_of(session, phase);
+  return nth(caps ? &caps->names : nullptr, index, length);
+}
+POP3D_EXPORT const char* pop3d_session_sasl_mechanism(const pop3d_session* session, int phase,
+                                                      size_t index, size_t* length) noexcept {
+  const auto* caps = capabilities_of(session, phase);
+  return nth(caps ? &caps->sasl_mechanisms : nullptr, index, length);
+}
+
 POP3D_EXPORT const char* pop3d_anomaly_name(uint32_t anomaly) noexcept {
   return anomaly < POP3D_ANOMALY_COUNT
              ? pop3decode::anomaly_name(static_cast<pop3decode::Anomaly>(anomaly)).data()

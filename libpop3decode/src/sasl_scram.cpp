@@ -1,5 +1,5 @@
 // SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS variants (RFC 5802, RFC 7677), and the older
-// binary SCRAM-MD5 (draft-newman-auth-scram-03, as in the RFC 2384 section 7 example).
+// binary SCRAM-MD5 (draft-newman-auth-scram-03, named by RFC 2384's URL examples).
 #include "sasl_internal.hpp"
 
 namespace pop3decode::sasl::detail {

@@ -489,6 +489,18 @@ POP3D_EXPORT uint64_t pop3d_session_offset(const pop3d_session *session,
 POP3D_EXPORT const char *pop3d_session_user(const pop3d_session *session,
                                             size_t *length) POP3D_NOEXCEPT;
 
+/* What CAPA advertised, remembered per phase (RFC 2595: capabilities change after STLS, and
+ * servers list more after login). phase: 0 before STLS and login, 1 after STLS, 2 after login
+ * without TLS, 3 after STLS and login; -1 for the most recent CAPA answer of any phase.
+ * Returns the index-th capability name (upper case; *length receives its size) or NULL past
+ * the end or when that phase saw no CAPA. Valid until the next feed/gap/finish/free. */
+POP3D_EXPORT const char *pop3d_session_capability(const pop3d_session *session, int phase,
+                                                  size_t index, size_t *length) POP3D_NOEXCEPT;
+/* The same for the SASL mechanisms of the SASL capability. */
+POP3D_EXPORT const char *pop3d_session_sasl_mechanism(const pop3d_session *session, int phase,
+                                                      size_t index,
+                                                      size_t *length) POP3D_NOEXCEPT;
+
 /* Tables. Unknown ids give NULL / -1. Returned strings are static. */
 POP3D_EXPORT const char *pop3d_anomaly_name(uint32_t anomaly) POP3D_NOEXCEPT;
 POP3D_EXPORT const char *pop3d_anomaly_description(uint32_t anomaly) POP3D_NOEXCEPT;
