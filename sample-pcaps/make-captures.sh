@@ -514,6 +514,42 @@ EOF
     HOME=$WORK mpop -C "$rc" carol-digest >>"$WORK/log/mpop.log" 2>&1
 }
 
+scenario mpop-tls-external
+scn_mpop_tls_external() {
+    # mpop (GnuTLS) with a client certificate: POP3S on 995 and STLS on 110,
+    # both with SASL EXTERNAL; GnuTLS writes the TLS secrets to
+    # SSLKEYLOGFILE.
+    local rc=$WORK/mpoprc-tls
+    cat >"$rc" <<EOF
+defaults
+tls on
+tls_trust_file $WORK/tls/ca.crt
+tls_cert_file $WORK/tls/alice.crt
+tls_key_file $WORK/tls/alice.key
+timeout 20
+delivery mbox $WORK/mpop-tls.mbox
+uidls_file $WORK/mpop-tls-uidls
+user alice
+auth external
+keep on
+only_new off
+
+account pop3s
+host 127.0.0.1
+port 995
+tls_starttls off
+
+account stls
+host 127.0.0.1
+port 110
+tls_starttls on
+EOF
+    chmod 600 "$rc"
+    rm -f "$OUT/mpop-tls-external.keys"
+    HOME=$WORK SSLKEYLOGFILE=$OUT/mpop-tls-external.keys mpop -C "$rc" pop3s >"$WORK/log/mpop-tls.log" 2>&1
+    HOME=$WORK SSLKEYLOGFILE=$OUT/mpop-tls-external.keys mpop -C "$rc" stls >>"$WORK/log/mpop-tls.log" 2>&1
+}
+
 # Scripted peer on 127.0.0.2:110 (Dovecot listens on 127.0.0.1 only) for
 # what no server here does: NTLM (not built into Debian's Dovecot), the
 # published example exchanges with their fixed nonces, and the RFC 2449 /
