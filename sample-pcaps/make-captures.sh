@@ -471,6 +471,9 @@ scn_errors_state() { $CLIENT errors-state; }
 scenario errors-in-use
 scn_errors_in_use() { $CLIENT errors-in-use; }
 
+scenario errors-abort
+scn_errors_abort() { $CLIENT errors-abort; }
+
 scenario fetchmail-retrieve
 scn_fetchmail_retrieve() {
     local rc=$WORK/fetchmailrc

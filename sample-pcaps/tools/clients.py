@@ -454,6 +454,37 @@ def scn_errors_in_use(host, port):
     b.close()
 
 
+def scn_errors_abort(host, port):
+    # 1. The client resets the connection (SO_LINGER 0) right after sending
+    #    RETR, while the response is on its way.
+    c = Raw(host, port)
+    c.cmd("USER alice")
+    c.cmd("PASS wonderland")
+    c.send("RETR 5\r\n")
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.sock.close()
+    time.sleep(0.3)
+    # 2. A command without its line end, then the client half-closes.
+    c = Raw(host, port)
+    c.cmd("USER bob")
+    c.cmd("PASS builder42")
+    c.send("STA")
+    c.sock.shutdown(socket.SHUT_WR)
+    c.sock.settimeout(5)
+    try:
+        while c.sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+    time.sleep(0.3)
+    # 3. The client goes away in AUTHORIZATION state without QUIT.
+    c = Raw(host, port)
+    c.cmd("USER carol")
+    c.sock.close()
+    time.sleep(0.3)
+
+
 SCENARIOS = {
     "poplib-basics": scn_poplib_basics,
     "poplib-ipv6": scn_poplib_ipv6,
@@ -468,6 +499,7 @@ SCENARIOS = {
     "errors-auth": scn_errors_auth,
     "errors-state": scn_errors_state,
     "errors-in-use": scn_errors_in_use,
+    "errors-abort": scn_errors_abort,
 }
 
 
