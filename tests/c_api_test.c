@@ -60,6 +60,37 @@ static int on_event(void *user_data, const pop3d_event *event) {
   return 0;
 }
 
+static int item_text_is(const pop3d_event *event, uint32_t field, const char *text) {
+  size_t i;
+  for (i = 0; i < event->item_count; ++i)
+    if (event->items[i].field == field && text_is(&event->items[i], text)) return 1;
+  return 0;
+}
+
+static int on_sasl_event(void *user_data, const pop3d_event *event) {
+  struct sasl_counts {
+    int challenge, username, verified, result_success;
+  } *s = (struct sasl_counts *)user_data;
+  size_t i;
+  if (event->kind == POP3D_EVENT_SASL_SERVER &&
+      item_text_is(event, POP3D_FIELD_SASL_CRAM_CHALLENGE,
+                   "<1896.697170952@postoffice.reston.mci.net>")) {
+    /* The decoded payload is a buffer; the challenge item points into it. */
+    CHECK(event->buffer_count == 1);
+    s->challenge++;
+  }
+  if (event->kind == POP3D_EVENT_SASL_CLIENT &&
+      item_text_is(event, POP3D_FIELD_SASL_CRAM_USERNAME, "tim"))
+    s->username++;
+  if (event->kind == POP3D_EVENT_AUTH_RESULT) {
+    if (item_text_is(event, POP3D_FIELD_AUTH_RESULT, "success")) s->result_success++;
+    for (i = 0; i < event->item_count; ++i)
+      if (event->items[i].field == POP3D_FIELD_AUTH_VERIFIED && event->items[i].number == 1)
+        s->verified++;
+  }
+  return 0;
+}
+
 static int feed(pop3d_session *session, uint32_t dir, const char *text, struct seen *s) {
   return pop3d_session_feed(session, dir, (const uint8_t *)text, strlen(text), on_event, s);
 }
@@ -165,6 +196,61 @@ int main(void) {
     CHECK(pop3d_verify_apop(NULL, 0, "x", 1, digest, 32) == POP3D_ERR_INVALID_ARGUMENT);
     CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaftanstaaf", 16, cram, 32) == 1);
     CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaf", 8, cram, 32) == 0);
+  }
+
+  /* A SASL exchange through the C ABI: RFC 2195's CRAM-MD5, checked with a known password. */
+  {
+    struct sasl_seen {
+      int challenge, username, verified, result_success;
+    } seen_sasl;
+    session = pop3d_session_new(NULL);
+    CHECK(pop3d_session_add_password(session, "tim", 3, "tanstaaftanstaaf", 16) == POP3D_OK);
+    memset(&seen_sasl, 0, sizeof seen_sasl);
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)"+OK hi\r\n", 8,
+                             on_sasl_event, &seen_sasl) == POP3D_OK);
+    CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER,
+                             (const uint8_t *)"AUTH CRAM-MD5\r\n", 15, on_sasl_event,
+                             &seen_sasl) == POP3D_OK);
+    {
+      const char *challenge =
+          "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n";
+      const char *answer = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n";
+      CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)challenge,
+                               strlen(challenge), on_sasl_event, &seen_sasl) == POP3D_OK);
+      CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t *)answer,
+                               strlen(answer), on_sasl_event, &seen_sasl) == POP3D_OK);
+    }
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)"+OK in\r\n", 8,
+                             on_sasl_event, &seen_sasl) == POP3D_OK);
+    CHECK(seen_sasl.challenge == 1);
+    CHECK(seen_sasl.username == 1);
+    CHECK(seen_sasl.verified == 1);
+    CHECK(seen_sasl.result_success == 1);
+    CHECK(pop3d_session_state(session) == POP3D_STATE_TRANSACTION);
+    pop3d_session_free(session);
+  }
+
+  /* DIGEST-MD5 (RFC 2831's example) and SCRAM-SHA-1 (RFC 5802's example) verification. */
+  {
+    const char *digest_response =
+        "charset=utf-8,username=\"chris\",realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\","
+        "nc=00000001,cnonce=\"OA6MHXh6VqTrRk\",digest-uri=\"imap/elwood.innosoft.com\","
+        "response=d388dad90d4bbd760a152321f2143af7,qop=auth";
+    const char *client_first = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
+    const char *server_first =
+        "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096";
+    const char *client_final =
+        "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
+    CHECK(pop3d_verify_digest_md5(digest_response, strlen(digest_response), "secret", 6) == 1);
+    CHECK(pop3d_verify_digest_md5(digest_response, strlen(digest_response), "Secret", 6) == 0);
+    CHECK(pop3d_verify_digest_md5("junk", 4, "secret", 6) < 0);
+    CHECK(pop3d_verify_scram("SCRAM-SHA-1", client_first, strlen(client_first), server_first,
+                             strlen(server_first), client_final, strlen(client_final), "pencil",
+                             6) == 1);
+    CHECK(pop3d_verify_scram("SCRAM-SHA-1", client_first, strlen(client_first), server_first,
+                             strlen(server_first), client_final, strlen(client_final), "pen",
+                             3) == 0);
+    CHECK(pop3d_verify_scram(NULL, "", 0, "", 0, "", 0, "", 0) == POP3D_ERR_INVALID_ARGUMENT);
   }
 
   /* POP URLs (RFC 2384). */
