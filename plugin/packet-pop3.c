@@ -1176,11 +1176,16 @@ tap_credentials(show_ctx *sc, const pop3d_event *ev)
     const pop3d_item *method = find_item(ev, POP3D_FIELD_AUTH_METHOD);
     const pop3d_item *result = find_item(ev, POP3D_FIELD_AUTH_RESULT);
     const pop3d_item *verified = find_item(ev, POP3D_FIELD_AUTH_VERIFIED);
+    const pop3d_item *authzid = find_item(ev, POP3D_FIELD_AUTH_AUTHZID);
     tap_credential_t *auth;
     pop3_request *req;
     GString *info;
 
-    if (!user || credentials_tap < 0 || !have_tap_listener(credentials_tap))
+    /* OAUTHBEARER and EXTERNAL name the user only as the authorization identity */
+    if (!user || user->text_length == 0)
+        user = authzid;
+    if (!user || user->text_length == 0 || credentials_tap < 0 ||
+        !have_tap_listener(credentials_tap))
         return;
     auth = wmem_new0(pinfo->pool, tap_credential_t);
     req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
@@ -1279,7 +1284,15 @@ show_event(show_ctx *sc, const decoded_event *de)
         if (ev->buffer_count)
             buffer_tvbs = wmem_alloc0_array(pinfo->pool, tvbuff_t *, ev->buffer_count);
     }
-    if (single_root < 0) {
+    if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE && field_valid(POP3D_FIELD_DATA)) {
+        /* a line of a message: the line itself is the event's item (pop3.data) */
+        event_item = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_DATA], view.tvb,
+                                           view.start, view.length,
+                                           (const char *)get_utf_8_string(
+                                               pinfo->pool, ev->line ? ev->line : (const guint8 *)"",
+                                               (gint)MIN(ev->line_length, G_MAXINT)));
+        event_tree = proto_item_add_subtree(event_item, ett_field[POP3D_FIELD_DATA]);
+    } else if (single_root < 0) {
         if (ev->line_length)
             event_tree = proto_tree_add_subtree_format(sc->tree, view.tvb, view.start, view.length,
                                                        ett_event, &event_item, "%s: %s",
