@@ -8,9 +8,9 @@
 #
 # With no argument every scenario runs; with arguments only those run (names
 # as in the capture file names, without .pcapng).  Everything happens in a
-# private network namespace (its own loopback with MTU 1500, so every TCP
-# segment carries at most 1460 bytes), so nothing on the host's loopback is
-# touched and no route has to be restored.
+# private network and UTS namespace (its own loopback with MTU 1500, so every
+# TCP segment carries at most 1460 bytes), so nothing on the host's loopback
+# is touched and no route has to be restored.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +59,6 @@ sysctl -qw net.ipv4.tcp_timestamps=0    # no TCP options in data segments
 # ---------------------------------------------------------------- workspace
 WORK=$(mktemp -d /tmp/pop3-sample.XXXXXX)
 chmod 755 "$WORK"
-DOVECOT_PID=
 HTTP_PID=
 DUMPCAP_PID=
 cleanup() {
@@ -282,7 +281,10 @@ run_scenario() {
     fi
     make_mail
     capture_start "$name"
-    if ! "scn_${name//-/_}"; then
+    # Run in a background subshell so that set -e applies to every command
+    # of the scenario (it would not in an "if" condition).
+    ("scn_${name//-/_}") &
+    if ! wait $!; then
         echo "scenario $name failed" >&2
         tail -n 30 "$WORK/log/dovecot.log" >&2
         capture_stop
@@ -572,6 +574,12 @@ scenario scripted-extensions
 scn_scripted_extensions() { $PEER extensions; }
 
 SELECTED=("$@")
+for s in "${SELECTED[@]}"; do
+    if [[ " ${SCENARIOS[*]} " != *" $s "* ]]; then
+        echo "unknown scenario: $s (known: ${SCENARIOS[*]})" >&2
+        exit 2
+    fi
+done
 start_servers
 for s in "${SCENARIOS[@]}"; do
     run_scenario "$s"
