@@ -37,6 +37,8 @@ have mpop       || need_pkgs+=(mpop)
 have openssl    || need_pkgs+=(openssl)
 have ip         || need_pkgs+=(iproute2)
 have unshare    || need_pkgs+=(util-linux)
+have sysctl     || need_pkgs+=(procps)
+have hostname   || need_pkgs+=(hostname)
 if ((${#need_pkgs[@]})); then
     echo "installing: ${need_pkgs[*]}"
     export DEBIAN_FRONTEND=noninteractive
