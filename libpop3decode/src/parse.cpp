@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "scan.hpp"
+
 namespace pop3decode {
 namespace {
 
@@ -26,7 +28,7 @@ class Words {
     while (pos_ < line_.size() && line_[pos_] == ' ') ++pos_;
     if (pos_ >= line_.size()) return std::nullopt;
     size_t begin = pos_;
-    while (pos_ < line_.size() && line_[pos_] != ' ') ++pos_;
+    pos_ = scan::find(line_, pos_, ' ');
     return Word{line_.substr(begin, pos_ - begin), begin};
   }
   // Whatever is left after the current position, separators stripped from the front.
@@ -70,11 +72,37 @@ constexpr std::array<CommandSpec, 19> command_specs{{
     {"XTND", Command::xtnd, 1, 255},
 }};
 
-const CommandSpec* find_spec(Command c) noexcept {
-  for (const auto& spec : command_specs)
-    if (spec.command == c) return &spec;
-  return nullptr;
+// command_specs[i] describes the Command numbered i + 1, and every verb has 3 or 4 letters
+// (find_spec and command_from_verb rely on both).
+constexpr bool specs_well_formed() {
+  for (size_t i = 0; i < command_specs.size(); ++i) {
+    if (static_cast<size_t>(command_specs[i].command) != i + 1) return false;
+    if (command_specs[i].verb.size() != 3 && command_specs[i].verb.size() != 4) return false;
+  }
+  return true;
 }
+static_assert(specs_well_formed());
+
+const CommandSpec* find_spec(Command c) noexcept {
+  const auto index = static_cast<size_t>(c) - 1;  // none (0) wraps around
+  return index < command_specs.size() ? &command_specs[index] : nullptr;
+}
+
+// A verb of up to 7 bytes as one number: its bytes upper-cased (as to_upper does) and its
+// length, so that equal keys mean iequals() verbs.
+constexpr uint64_t verb_key(std::string_view verb) noexcept {
+  uint64_t key = uint64_t(verb.size()) << 56;
+  for (size_t i = 0; i < verb.size() && i < 7; ++i)
+    key |= uint64_t(static_cast<unsigned char>(to_upper(verb[i]))) << (8 * i);
+  return key;
+}
+
+constexpr std::array<uint64_t, command_specs.size()> make_verb_keys() {
+  std::array<uint64_t, command_specs.size()> keys{};
+  for (size_t i = 0; i < command_specs.size(); ++i) keys[i] = verb_key(command_specs[i].verb);
+  return keys;
+}
+constexpr std::array<uint64_t, command_specs.size()> verb_keys = make_verb_keys();
 
 // RFC 5646 language tag, loosely: ALPHA/DIGIT/"-", 1..35 characters.
 bool is_language_tag(std::string_view tag) noexcept {
@@ -99,15 +127,19 @@ std::optional<uint64_t> parse_decimal(std::string_view digits) noexcept {
   if (digits.empty() || digits.size() > 19) return std::nullopt;  // 19 digits always fit
   uint64_t value = 0;
   for (char c : digits) {
-    if (!is_digit(c)) return std::nullopt;
-    value = value * 10 + uint64_t(c - '0');
+    const unsigned digit = static_cast<unsigned char>(c) - unsigned('0');
+    if (digit > 9) return std::nullopt;
+    value = value * 10 + digit;
   }
   return value;
 }
 
 Command command_from_verb(std::string_view verb) noexcept {
-  for (const auto& spec : command_specs)
-    if (iequals(spec.verb, verb)) return spec.command;
+  if (verb.size() == 3 || verb.size() == 4) {
+    const uint64_t key = verb_key(verb);
+    for (size_t i = 0; i < verb_keys.size(); ++i)
+      if (verb_keys[i] == key) return command_specs[i].command;
+  }
   return verb.empty() ? Command::none : Command::unknown;
 }
 
@@ -482,11 +514,7 @@ bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& ou
   // RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E.
   const Word& uid = pair.second;
   out.add(Field::MSG_UID, msg, 0, offset + uid.position, uid.text.size(), uid.text);
-  bool valid = uid.text.size() <= 70;
-  for (char c : uid.text) {
-    auto u = static_cast<unsigned char>(c);
-    valid = valid && u >= 0x21 && u <= 0x7E;
-  }
+  const bool valid = uid.text.size() <= 70 && scan::all_visible(uid.text);
   if (!valid) out.anomaly(Anomaly::UID_INVALID, offset + uid.position, uid.text.size());
   if (pair.extra) out.anomaly(Anomaly::LISTING_MALFORMED, offset, text.size());
   return true;

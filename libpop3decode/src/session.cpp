@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "pop3decode/parse.hpp"
+#include "scan.hpp"
 
 namespace pop3decode {
 namespace {
@@ -131,6 +132,31 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
     const size_t avail = bytes.size() - pos;
     const void* found = std::memchr(start, '\n', avail);
     const size_t segment = found ? size_t(static_cast<const char*>(found) - start) : avail;
+
+    // Fast path for the bulk of any capture: a whole CRLF line of a RETR/TOP body that does not
+    // start with "." (so neither the terminator nor dot-stuffed). It gets exactly what
+    // deliver() -> server_line() -> data_line() give such a line, without the detours; any
+    // other line (a piece, a continuation of a partial line, a bare LF, a listing) takes the
+    // general path below.
+    if (found && d == Direction::server_to_client && ds.mode == Mode::lines &&
+        server_mode_ == ServerMode::data &&
+        (data_command_ == Command::retr || data_command_ == Command::top) &&
+        ds.partial.empty() && ds.piece == 0 && segment >= 2 && segment <= max_line &&
+        start[segment - 1] == '\r' && start[0] != '.') {
+      Line line;
+      line.raw = std::string_view(start, segment + 1);
+      line.content = std::string_view(start, segment - 1);
+      line.offset = ds.offset;
+      line.has_end = true;
+      ds.offset += segment + 1;
+      pos += segment + 1;
+      ds.seen_line = true;
+      ++data_lines_;
+      data_octets_ += line.raw.size();
+      emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
+           data_command_, line.raw);
+      continue;
+    }
 
     if (ds.mode == Mode::resync) {
       // The tail of a line whose start we never saw: reported, not decoded.
@@ -269,13 +295,7 @@ void Session::deliver(Direction d, const Line& line, EventHandler& h) {
 }
 
 void Session::check_line_bytes(const Line& line) {
-  bool cr = false, nul = false, high = false;
-  for (char c : line.content) {
-    auto u = static_cast<unsigned char>(c);
-    cr = cr || u == '\r';
-    nul = nul || u == 0;
-    high = high || u >= 0x80;
-  }
+  const auto [cr, nul, high] = scan::classify(line.content);
   if (cr) builder_.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
   if (nul) builder_.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
   if (high && !utf8_) builder_.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
@@ -849,19 +869,24 @@ void Session::sasl_server_line(const Line& line, EventHandler& h) {
 void Session::data_line(const Line& line, EventHandler& h) {
   std::string_view content = line.content;
   if (line.piece == 0 && content.size() == 1 && content[0] == '.') {
-    if (data_command_ == Command::capa) {
-      const auto phase = static_cast<size_t>((tls_ ? 1 : 0) + (state_ == State::transaction ? 2 : 0));
-      collecting_.seen = true;
-      capabilities_[phase] = std::move(collecting_);
-      collecting_ = Capabilities{};
-      latest_capa_phase_ = static_cast<int>(phase);
-    }
+    if (data_command_ == Command::capa) store_capabilities();
     builder_.add_generated(Field::DATA_LINES, -1, {}, data_lines_);
     builder_.add_generated(Field::DATA_OCTETS, -1, {}, data_octets_);
     emit(EventKind::data_end, Direction::server_to_client, line, h, data_request_id_,
          data_command_);
     server_mode_ = ServerMode::status;
     data_command_ = Command::none;
+    return;
+  }
+  // A listing never has a line that starts like a status; if one comes while another command
+  // waits, the server forgot the terminating "." (mail bodies are exempt: any text may occur).
+  const bool listing = data_command_ != Command::retr && data_command_ != Command::top;
+  if (listing && line.piece == 0 && !pending_.empty() && looks_like_status(content)) {
+    builder_.anomaly(Anomaly::DATA_UNTERMINATED, line.offset, 0);
+    if (data_command_ == Command::capa) store_capabilities();
+    server_mode_ = ServerMode::status;
+    data_command_ = Command::none;
+    status_line(line, h);
     return;
   }
   // RFC 1939 section 3: a leading termination octet followed by more is removed.
@@ -904,6 +929,14 @@ void Session::data_line(const Line& line, EventHandler& h) {
   }
   emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
        data_command_, data);
+}
+
+void Session::store_capabilities() {
+  const auto phase = static_cast<size_t>((tls_ ? 1 : 0) + (state_ == State::transaction ? 2 : 0));
+  collecting_.seen = true;
+  capabilities_[phase] = std::move(collecting_);
+  collecting_ = Capabilities{};
+  latest_capa_phase_ = static_cast<int>(phase);
 }
 
 void Session::unknown_data_line(const Line& line, EventHandler& h) {

@@ -152,6 +152,7 @@ class Session {
   void sasl_server_line(const Line& line, EventHandler& h);
   void data_line(const Line& line, EventHandler& h);
   void unknown_data_line(const Line& line, EventHandler& h);
+  void store_capabilities();
 
   void check_line_bytes(const Line& line);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);

@@ -1,0 +1,101 @@
+// Byte scans eight bytes at a time (SWAR) for the per-line hot paths. They only read inside the
+// given range: a range of 8 bytes or more ends with a load of its last 8 bytes (overlapping the
+// previous one), a shorter one is read byte by byte.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace pop3decode::scan {
+
+inline constexpr uint64_t ones = 0x0101010101010101ULL;
+inline constexpr uint64_t lows = 0x7F7F7F7F7F7F7F7FULL;
+inline constexpr uint64_t highs = 0x8080808080808080ULL;
+
+// 0x80 in exactly the bytes of w that are 0 (no carry crosses bytes, so no false positives).
+constexpr uint64_t zero_bytes(uint64_t w) noexcept { return ~(((w & lows) + lows) | w) & highs; }
+constexpr uint64_t bytes_equal(uint64_t w, unsigned char c) noexcept {
+  return zero_bytes(w ^ (ones * c));
+}
+// 0x80 in exactly the bytes of w outside 0x21..0x7E.
+constexpr uint64_t invisible_bytes(uint64_t w) noexcept {
+  const uint64_t x = w & lows;
+  const uint64_t at_least_21 = x + ones * (0x80 - 0x21);  // high bit set iff x >= 0x21
+  const uint64_t at_least_7f = x + ones * (0x80 - 0x7F);  // high bit set iff x >= 0x7F
+  return (~at_least_21 | at_least_7f | w) & highs;
+}
+
+inline uint64_t load(const char* p) noexcept {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+inline constexpr bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+// Index of the first byte equal to c at or after pos, or s.size().
+inline size_t find(std::string_view s, size_t pos, unsigned char c) noexcept {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (little_endian && n >= 8 && pos < n) {
+    for (; pos + 8 <= n; pos += 8)
+      if (const uint64_t hit = bytes_equal(load(p + pos), c))
+        return pos + size_t(__builtin_ctzll(hit) >> 3);
+    if (pos == n) return n;
+    // The last 8 bytes, without those before pos (already searched).
+    const size_t skip = pos - (n - 8);
+    if (const uint64_t hit = bytes_equal(load(p + n - 8), c) >> (8 * skip))
+      return pos + size_t(__builtin_ctzll(hit) >> 3);
+    return n;
+  }
+  while (pos < n && static_cast<unsigned char>(p[pos]) != c) ++pos;
+  return pos;
+}
+
+// Which of CR, NUL and bytes >= 0x80 occur in s.
+struct Classes {
+  bool cr = false, nul = false, high = false;
+};
+inline Classes classify(std::string_view s) noexcept {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 8) {
+    Classes c;
+    for (size_t i = 0; i < n; ++i) {
+      const auto u = static_cast<unsigned char>(p[i]);
+      c.cr |= u == '\r';
+      c.nul |= u == 0;
+      c.high |= u >= 0x80;
+    }
+    return c;
+  }
+  uint64_t cr = 0, nul = 0, high = 0;
+  auto add = [&](uint64_t w) {
+    cr |= bytes_equal(w, '\r');
+    nul |= zero_bytes(w);
+    high |= w;
+  };
+  for (size_t i = 0; i + 8 <= n; i += 8) add(load(p + i));
+  if (n % 8) add(load(p + n - 8));
+  return Classes{cr != 0, nul != 0, (high & highs) != 0};
+}
+
+// True iff every byte of s is in 0x21..0x7E (visible ASCII).
+inline bool all_visible(std::string_view s) noexcept {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      const auto u = static_cast<unsigned char>(p[i]);
+      if (u < 0x21 || u > 0x7E) return false;
+    }
+    return true;
+  }
+  uint64_t bad = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) bad |= invisible_bytes(load(p + i));
+  if (n % 8) bad |= invisible_bytes(load(p + n - 8));
+  return bad == 0;
+}
+
+}  // namespace pop3decode::scan
