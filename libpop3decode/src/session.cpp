@@ -294,11 +294,12 @@ void Session::deliver(Direction d, const Line& line, EventHandler& h) {
   }
 }
 
-void Session::check_line_bytes(const Line& line) {
+void Session::check_line_bytes(const Line& line, bool server) {
   const auto [cr, nul, high] = scan::classify(line.content);
   if (cr) builder_.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
   if (nul) builder_.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
-  if (high && !utf8_) builder_.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
+  if (high && !utf8_ && !(server && server_language_))
+    builder_.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
 }
 
 void Session::count_line(bool good) {
@@ -589,7 +590,7 @@ void Session::greeting_line(const Line& line, EventHandler& h) {
     unknown_data_line(line, h);
     return;
   }
-  check_line_bytes(line);
+  check_line_bytes(line, true);
   server_mode_ = ServerMode::status;
   greeting_expected_ = false;
   if (line.raw.size() > max_first_response_line)
@@ -618,7 +619,13 @@ void Session::status_line(const Line& line, EventHandler& h) {
     unknown_data_line(line, h);
     return;
   }
-  check_line_bytes(line);
+  // RFC 6856 section 3: once LANG picks a language, responses (this one included) may be
+  // UTF-8 text in it.
+  if (!pending_.empty() && pending_.front().command == Command::lang &&
+      pending_.front().has_argument && looks_like_status(line.content) &&
+      iequals(line.content.substr(0, 3), "+OK"))
+    server_language_ = true;
+  check_line_bytes(line, true);
   if (line.raw.size() > max_first_response_line)
     builder_.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
   int32_t response = -1;
@@ -854,7 +861,7 @@ void Session::end_exchange(const char* result, std::string_view code, const Line
 }
 
 void Session::sasl_server_line(const Line& line, EventHandler& h) {
-  check_line_bytes(line);
+  check_line_bytes(line, true);
   const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
                                    line.content);
   ++exchange_owed_;

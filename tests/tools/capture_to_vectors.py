@@ -13,10 +13,12 @@ import subprocess
 import sys
 
 
-def escape(data: bytes) -> str:
+def escape(data: bytes, space: bool = False) -> str:
     out = []
     for c in data:
-        if c == 0x5C:
+        if space and c == 0x20:
+            out.append("\\x20")
+        elif c == 0x5C:
             out.append("\\\\")
         elif c == 0x0D:
             out.append("\\r")
@@ -57,7 +59,8 @@ def main() -> int:
             out.write(f"# sample-pcaps/{os.path.basename(args.capture)}, TCP stream {stream}: "
                       "a real session, one chunk per segment.\n")
             for user, password in args.password:
-                out.write(f"password {escape(user.encode())} {escape(password.encode())}\n")
+                out.write(f"password {escape(user.encode(), True)} "
+                          f"{escape(password.encode(), True)}\n")
             for direction, data in chunks:
                 out.write(f"{direction}: {escape(data)}\n")
             out.write("--- events\n")

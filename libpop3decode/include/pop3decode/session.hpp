@@ -154,7 +154,7 @@ class Session {
   void unknown_data_line(const Line& line, EventHandler& h);
   void store_capabilities();
 
-  void check_line_bytes(const Line& line);
+  void check_line_bytes(const Line& line, bool server = false);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
   void end_exchange(const char* result, std::string_view code, const Line* line,
                     EventHandler& h, uint64_t request_id);
@@ -179,6 +179,7 @@ class Session {
   State state_ = State::authorization;
   bool tls_ = false;
   bool utf8_ = false;
+  bool server_language_ = false;  // LANG accepted: server text may be UTF-8
   bool gave_up_ = false;
   bool quit_sent_ = false;
   bool queue_overflowed_ = false;
