@@ -330,6 +330,14 @@ void Session::client_line(const Line& line, EventHandler& h) {
     state_unknown_ = true;
     server_mode_ = ServerMode::status;
     builder_.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
+    // A first line that is no command is the tail of one (or a SASL answer): its response
+    // went by before the capture started, so it must not wait in the queue.
+    const std::string_view verb = line.content.substr(0, line.content.find(' '));
+    const Command c = command_from_verb(verb);
+    if (c == Command::unknown || c == Command::none) {
+      emit_bytes_event(EventKind::skipped, Direction::client_to_server, line.offset, line.raw, h);
+      return;
+    }
   }
   if (!line.first_piece()) {
     emit(EventKind::unparsed, Direction::client_to_server, line, h);
@@ -956,8 +964,11 @@ void Session::unknown_data_line(const Line& line, EventHandler& h) {
     data_lines_ = data_octets_ = 0;
     return;
   }
-  if (line.first_piece() && looks_like_status(line.content) && pending_.empty() &&
-      server_mode_ == ServerMode::unknown_data && data_lines_ == 0) {
+  // A status line ends the unknown data when a known command waits for it (or nothing came
+  // before it): the data was the tail of an answer the capture missed the start of.
+  if (line.first_piece() && looks_like_status(line.content) &&
+      server_mode_ == ServerMode::unknown_data && (!pending_.empty() || data_lines_ == 0)) {
+    data_lines_ = data_octets_ = 0;
     server_mode_ = ServerMode::status;
     status_line(line, h);
     return;
