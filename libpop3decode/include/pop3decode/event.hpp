@@ -131,7 +131,7 @@ struct Event {
   uint64_t offset = 0;  // absolute stream offset of the first byte
   uint64_t length = 0;  // wire bytes including the line end
   std::string_view line;  // the wire line without its end
-  std::string_view data;  // DATA_LINE: unstuffed line plus its CRLF
+  std::string_view data;  // DATA_LINE: unstuffed line plus its own line end
   uint64_t request_id = 0;  // 1-based number of the command this belongs to; 0 if none
   Command command = Command::none;
   uint32_t piece = 0;  // 0: whole line; 1, 2, ...: pieces of an over-long line

@@ -400,8 +400,10 @@ typedef struct pop3d_event {
   uint64_t length;    /* bytes on the wire including the line end (0 for STATE, AUTH_RESULT) */
   const uint8_t *line; /* the line as on the wire, without its line end (borrowed) */
   size_t line_length;
-  /* DATA_LINE: the line after dot-unstuffing, plus "\r\n" when the line had an end (what a
-   * mail dissector should see). Points into `line` or a session buffer (borrowed). */
+  /* DATA_LINE: the line after dot-unstuffing, followed by its own line end as on the wire
+   * (CRLF, or LF alone), which is what a mail dissector should see; pieces of an over-long
+   * line have no line end but the last. Concatenated, the data of a response is the message
+   * exactly as the server sent it. Borrowed like `line`. */
   const uint8_t *data;
   size_t data_length;
   uint64_t request_id;  /* 1-based number of the command this belongs to; 0 if none */
