@@ -465,10 +465,41 @@ Pair split_pair(std::string_view text) noexcept {
   return pair;
 }
 
+// The usual shape of listings and STAT answers, "<1-19 digits> <rest>" with a single space and
+// a rest that does not start with one: the number and its digit count. Where it holds, it
+// finds what split_pair() and parse_decimal() find for the first word, in one pass.
+struct LeadingNumber {
+  uint64_t value = 0;
+  size_t digits = 0;
+  bool ok = false;
+};
+LeadingNumber leading_number(std::string_view text) noexcept {
+  LeadingNumber n;
+  size_t i = 0;
+  for (; i < text.size() && i < 20; ++i) {
+    const unsigned digit = static_cast<unsigned char>(text[i]) - unsigned('0');
+    if (digit > 9) break;
+    n.value = n.value * 10 + digit;
+  }
+  n.digits = i;
+  n.ok = i >= 1 && i <= 19 && i + 1 < text.size() && text[i] == ' ' && text[i + 1] != ' ';
+  return n;
+}
+
 }  // namespace
 
 bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out,
                 int32_t parent) {
+  // Fast path: "<count> <size>" exactly; anything else goes the general way below.
+  if (const LeadingNumber count = leading_number(description); count.ok) {
+    const std::string_view rest = description.substr(count.digits + 1);
+    if (const auto size = parse_decimal(rest)) {
+      out.add_number(Field::STAT_MESSAGES, parent, 0, offset, count.digits, count.value);
+      out.add_number(Field::STAT_OCTETS, parent, 0, offset + count.digits + 1, rest.size(),
+                     *size);
+      return true;
+    }
+  }
   Pair pair = split_pair(description);
   auto count = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
   auto size = pair.ok ? parse_decimal(pair.second.text) : std::nullopt;
@@ -485,6 +516,16 @@ bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out
 
 bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& out,
                         int32_t parent) {
+  // Fast path: "<number> <size>" exactly, number not 0.
+  if (const LeadingNumber number = leading_number(text); number.ok && number.value != 0) {
+    const std::string_view rest = text.substr(number.digits + 1);
+    if (const auto size = parse_decimal(rest)) {
+      const int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
+      out.add_number(Field::MSG_NUMBER, msg, 0, offset, number.digits, number.value);
+      out.add_number(Field::MSG_SIZE, msg, 0, offset + number.digits + 1, rest.size(), *size);
+      return true;
+    }
+  }
   Pair pair = split_pair(text);
   auto number = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
   auto size = pair.ok ? parse_decimal(pair.second.text) : std::nullopt;
@@ -502,6 +543,16 @@ bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& ou
 
 bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& out,
                         int32_t parent) {
+  // Fast path: "<number> <uid>" with number not 0 and a valid uid (so one word: no spaces).
+  if (const LeadingNumber number = leading_number(text); number.ok && number.value != 0) {
+    const std::string_view uid = text.substr(number.digits + 1);
+    if (uid.size() <= 70 && scan::all_visible(uid)) {
+      const int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
+      out.add_number(Field::MSG_NUMBER, msg, 0, offset, number.digits, number.value);
+      out.add(Field::MSG_UID, msg, 0, offset + number.digits + 1, uid.size(), uid);
+      return true;
+    }
+  }
   Pair pair = split_pair(text);
   auto number = pair.ok ? parse_decimal(pair.first.text) : std::nullopt;
   if (!number || *number == 0) {

@@ -69,6 +69,8 @@ class StepWriter {
   void anomaly(Anomaly anomaly);
 
  private:
+  uint64_t position(size_t offset) const noexcept;
+
   const Step& step_;
   std::string_view payload_;
   bool malformed_reported_ = false;

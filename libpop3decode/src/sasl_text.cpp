@@ -186,10 +186,16 @@ StepWriter::StepWriter(const Step& step, std::string_view payload) : step_(step)
   payload_ = buffer == payload ? buffer : step.out.own(std::string(payload));
 }
 
+// Items of a step without a buffer (source 0: an empty payload) are placed in the stream, at
+// the step's text, not at the start of the stream.
+uint64_t StepWriter::position(size_t offset) const noexcept {
+  return step_.source == 0 ? step_.origin_offset + offset : offset;
+}
+
 int32_t StepWriter::add(Field field, size_t offset, size_t length, uint32_t flags) {
   offset = std::min(offset, payload_.size());
   length = std::min(length, payload_.size() - offset);
-  return step_.out.add(field, step_.parent, step_.source, offset, length,
+  return step_.out.add(field, step_.parent, step_.source, position(offset), length,
                        payload_.substr(offset, length), 0, flags);
 }
 
@@ -199,13 +205,15 @@ int32_t StepWriter::add_value(Field field, size_t offset, size_t length, std::st
   length = std::min(length, payload_.size() - offset);
   std::string_view raw = payload_.substr(offset, length);
   std::string_view text = raw == value ? raw : step_.out.own(std::move(value));
-  return step_.out.add(field, step_.parent, step_.source, offset, length, text, 0, flags);
+  return step_.out.add(field, step_.parent, step_.source, position(offset), length, text, 0,
+                       flags);
 }
 
 int32_t StepWriter::add_number(Field field, size_t offset, size_t length, uint64_t number) {
   offset = std::min(offset, payload_.size());
   length = std::min(length, payload_.size() - offset);
-  return step_.out.add_number(field, step_.parent, step_.source, offset, length, number);
+  return step_.out.add_number(field, step_.parent, step_.source, position(offset), length,
+                              number);
 }
 
 void StepWriter::add_unknown_payload() {

@@ -53,6 +53,11 @@ inline size_t find(std::string_view s, size_t pos, unsigned char c) noexcept {
   return pos;
 }
 
+// 0x80 in exactly the bytes of w outside 0x20..0x7F (controls and 8-bit bytes).
+constexpr uint64_t unusual_bytes(uint64_t w) noexcept {
+  return (~((w & lows) + ones * (0x80 - 0x20)) | w) & highs;
+}
+
 // Which of CR, NUL and bytes >= 0x80 occur in s.
 struct Classes {
   bool cr = false, nul = false, high = false;
@@ -60,25 +65,21 @@ struct Classes {
 inline Classes classify(std::string_view s) noexcept {
   const char* p = s.data();
   const size_t n = s.size();
-  if (n < 8) {
-    Classes c;
-    for (size_t i = 0; i < n; ++i) {
-      const auto u = static_cast<unsigned char>(p[i]);
-      c.cr |= u == '\r';
-      c.nul |= u == 0;
-      c.high |= u >= 0x80;
-    }
-    return c;
+  if (n >= 8) {
+    // Lines are nearly always printable ASCII: one test for all three classes first.
+    uint64_t unusual = 0;
+    for (size_t i = 0; i + 8 <= n; i += 8) unusual |= unusual_bytes(load(p + i));
+    if (n % 8) unusual |= unusual_bytes(load(p + n - 8));
+    if (unusual == 0) return Classes{};
   }
-  uint64_t cr = 0, nul = 0, high = 0;
-  auto add = [&](uint64_t w) {
-    cr |= bytes_equal(w, '\r');
-    nul |= zero_bytes(w);
-    high |= w;
-  };
-  for (size_t i = 0; i + 8 <= n; i += 8) add(load(p + i));
-  if (n % 8) add(load(p + n - 8));
-  return Classes{cr != 0, nul != 0, (high & highs) != 0};
+  Classes c;
+  for (size_t i = 0; i < n; ++i) {
+    const auto u = static_cast<unsigned char>(p[i]);
+    c.cr |= u == '\r';
+    c.nul |= u == 0;
+    c.high |= u >= 0x80;
+  }
+  return c;
 }
 
 // True iff every byte of s is in 0x21..0x7E (visible ASCII).

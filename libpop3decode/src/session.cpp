@@ -415,6 +415,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
     case Command::lang: needs = "LANG"; break;
     default: break;
   }
+  // A command sent before the previous one was answered is pipelined (RFC 2449 section 6.6).
+  if (!pending_.empty() && needs.empty()) needs = "PIPELINING";
   if (!needs.empty() && !advertised(needs))
     builder_.anomaly(Anomaly::COMMAND_NOT_ADVERTISED, line.offset, line.raw.size());
   if (cmd.command == Command::stls && tls_)
