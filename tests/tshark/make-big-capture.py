@@ -10,43 +10,11 @@ Used to measure the plugin's memory and time against the built-in dissector:
 """
 import base64
 import hashlib
-import struct
+import os
 import sys
 
-MSS = 1460
-CLIENT = (bytes([10, 0, 0, 1]), 40000)
-SERVER = (bytes([10, 0, 0, 2]), 110)
-
-
-class Writer:
-    def __init__(self, f):
-        self.f = f
-        self.t = 1704067200.0
-        self.seq = {CLIENT: 1000, SERVER: 5000}
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-
-    def packet(self, src, dst, payload=b"", flags=0x18):
-        self.t += 0.0001
-        tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], self.seq[src], self.seq[dst],
-                          5 << 4, flags, 65535, 0, 0)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64,
-                         6, 0, src[0], dst[0])
-        eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
-        frame = eth + ip + tcp + payload
-        sec = int(self.t)
-        self.f.write(struct.pack("<IIII", sec, int((self.t - sec) * 1e6), len(frame), len(frame)))
-        self.f.write(frame)
-        self.seq[src] = (self.seq[src] + len(payload)) & 0xFFFFFFFF
-
-    def send(self, src, dst, data):
-        n = 0
-        for i in range(0, len(data), MSS):
-            self.packet(src, dst, data[i:i + MSS])
-            n += 1
-            if n % 2 == 0:
-                self.packet(dst, src, flags=0x10)
-        if n % 2:
-            self.packet(dst, src, flags=0x10)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapwriter import CLIENT, SERVER, Writer  # noqa: E402
 
 
 def mail(i, size):
@@ -72,11 +40,7 @@ def main():
     count = max(1, int(megabytes * 1_000_000 * 1.06 / mail_size))
     with open(out, "wb") as f:
         w = Writer(f)
-        w.packet(CLIENT, SERVER, flags=0x02)
-        w.seq[CLIENT] += 1
-        w.packet(SERVER, CLIENT, flags=0x12)
-        w.seq[SERVER] += 1
-        w.packet(CLIENT, SERVER, flags=0x10)
+        w.handshake()
         w.send(SERVER, CLIENT, b"+OK ready <1.2@example.net>\r\n")
         for cmd, answer in ((b"USER bob", b"+OK"), (b"PASS secret", b"+OK Logged in.")):
             w.send(CLIENT, SERVER, cmd + b"\r\n")

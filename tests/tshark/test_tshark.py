@@ -23,6 +23,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import pcapwriter  # noqa: E402
 import pop3json  # noqa: E402
 import tsharkenv  # noqa: E402
 
@@ -578,6 +579,135 @@ class ThirdPartyFieldsTest(unittest.TestCase):
         self.assertEqual(d.values("pop3.sasl.xoauth2.user"), ["joe.speedboat"])
         self.assertEqual(d.values("pop3.capa.login_delay"), ["300"])
         self.assertEqual([u for _, u, _ in credentials(path)], ["joe.speedboat"])
+
+
+# ---------------------------------------------------------------------------------------------
+def synthetic(name, build, server_port=110):
+    """A capture written by build(writer) into the test folder."""
+    path = os.path.join(tshark().captures, name)
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            w = pcapwriter.Writer(f, server=(pcapwriter.SERVER[0], server_port))
+            w.handshake()
+            build(w)
+        os.chmod(path, 0o644)
+    return path
+
+
+class TcpEdgeCaseTest(unittest.TestCase):
+    """Synthetic captures: retransmissions, overlaps, gaps, split lines, pipelining, ports."""
+
+    def sweep(self, path, extra=()):
+        one = run(path, ONE_PASS + list(extra))
+        two = run(path, TWO_PASS + list(extra))
+        run(path, PLAIN + list(extra))
+        strip = lambda p: [(n, [(k, v) for k, v in f if k != "pop3.response_in"])
+                           for n, f in pop3json.Decoded(p.stdout).frames]
+        self.assertEqual(strip(one), strip(two))
+        return pop3json.Decoded(two.stdout)
+
+    def info(self, path, extra=()):
+        out = run(path, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info",
+                         "-Y", "pop3"] + list(extra)).stdout
+        return dict((int(l.split("\t")[0]), l.split("\t", 1)[1]) for l in out.splitlines())
+
+    def test_retransmission_and_overlap(self):
+        def build(w):
+            c, s = w.client, w.server
+            greeting = b"+OK ready\r\n"
+            w.packet(s, c, greeting)
+            w.packet(s, c, greeting, seq=w.seq[s] - len(greeting))  # full retransmission
+            w.packet(c, s, b"USER al")
+            start = w.seq[c] - 7
+            w.packet(c, s, b"USER alice\r\n", seq=start)  # overlaps 7 bytes, adds 5
+            w.seq[c] = start + 12
+            w.server_says(b"+OK\r\n")
+        path = synthetic("retransmission.pcap", build)
+        # With its sequence analysis on (the default), TCP does not hand retransmitted or
+        # out-of-order segments to subdissectors: the greeting is decoded once.
+        d = self.sweep(path)
+        self.assertEqual(d.values("pop3.response.indicator")[:1], ["+OK"])
+        self.assertEqual(len(d.frames_with("pop3.response.indicator")), 2)
+        # Without it, the dissector sees them and skips the bytes it already fed.
+        raw = ["-o", "tcp.analyze_sequence_numbers:FALSE"]
+        d = self.sweep(path, raw)
+        self.assertEqual(d.values("pop3.response.indicator"), ["+OK", "+OK"])
+        self.assertEqual(d.values("pop3.request.parameter"), ["alice"])
+        self.assertEqual(d.values("pop3.response_to"), [str(d.frames_with("pop3.request.command")[0])])
+        info = self.info(path, raw)
+        self.assertIn("S: (retransmission)", info.values())
+        self.assertIn("C: USER alice", info.values())
+        self.assertFalse(d.has("pop3.anomaly.gap"))
+
+    def test_gap(self):
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"USER alice\r\n")
+            w.server_says(b"+OK\r\n")
+            w.client_says(b"LIST\r\n")
+            w.packet(s, c, b"+OK 2 messages\r\n1 100\r\n")
+            w.seq[s] += 9  # "2 200\r\n." lost
+            w.packet(s, c, b"\r\n")
+            w.client_says(b"QUIT\r\n")
+            w.server_says(b"+OK bye\r\n")
+        d = self.sweep(synthetic("gap.pcap", build))
+        self.assertTrue(d.has("pop3.anomaly.gap"))
+        self.assertIn("QUIT", d.values("pop3.request.command"))
+        self.assertIn("bye", d.values("pop3.response.description"))
+
+    def test_line_split_over_three_segments(self):
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"PASS x\r\n")
+            for part in (b"-ERR [AU", b"TH] Authentication", b" failed.\r\n"):
+                w.packet(s, c, part)
+        path = synthetic("split.pcap", build)
+        d = self.sweep(path)
+        self.assertEqual(d.values("pop3.response.code")[:1], ["AUTH"])
+        self.assertEqual(d.values("pop3.response.description"), ["ready", "Authentication failed."])
+        frame = d.frames_with("pop3.response.code")[0]
+        self.assertEqual(self.info(path)[frame], "S: -ERR [AUTH] Authentication failed.")
+        hexdump = run(path, ["-2", "-x", "-Y", "frame.number==%d" % frame]).stdout
+        self.assertIn("Reassembled line", hexdump)
+
+    def test_pipelining(self):
+        def build(w):
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"USER alice\r\nPASS secret\r\nSTAT\r\nQUIT\r\n")
+            w.server_says(b"+OK\r\n+OK Logged in.\r\n")
+            w.server_says(b"+OK 2 320\r\n+OK bye\r\n")
+        path = synthetic("pipelining.pcap", build)
+        d = self.sweep(path)
+        req = d.frames_with("pop3.request.command")
+        self.assertEqual(len(req), 1)
+        self.assertEqual(d.values("pop3.request.command"), ["USER", "PASS", "STAT", "QUIT"])
+        self.assertEqual(d.values("pop3.response_to"), [str(req[0])] * 4)
+        self.assertEqual(self.info(path)[req[0]], "C: USER alice | C: PASS secret | C: STAT | C: QUIT")
+        self.assertEqual(len(d.values("pop3.response_in", frame=req[0])), 4)
+        self.assertEqual(d.values("pop3.stat.octets"), ["320"])
+
+    def test_decode_as_other_port(self):
+        def build(w):
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"CAPA\r\n")
+            w.server_says(b"+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n")
+        path = synthetic("port2110.pcap", build, server_port=2110)
+        self.assertFalse(pop3json.Decoded(run(path, TWO_PASS).stdout).pop3_frames())
+        d = self.sweep(path, ["-d", "tcp.port==2110,pop3"])
+        self.assertEqual(d.values("pop3.capa.name"), ["USER", "SASL"])
+        self.assertEqual(d.values("pop3.request.command"), ["CAPA"])
+
+    def test_data_summary_in_info(self):
+        body = b"".join(b"line %d\r\n" % i for i in range(120))
+        def build(w):
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"RETR 1\r\n")
+            w.server_says(b"+OK\r\n" + body + b".\r\n", mss=4000)
+        path = synthetic("summary.pcap", build)
+        self.sweep(path)
+        self.assertIn("S: +OK | S: (data) 120 lines, end", self.info(path).values())
 
 
 # ---------------------------------------------------------------------------------------------
