@@ -23,6 +23,12 @@ bool contains_upper(const std::vector<std::string>& list, std::string_view name)
                      [&](const std::string& entry) { return iequals(entry, name); });
 }
 
+const Item* find_item(std::span<const Item> items, Field field) noexcept {
+  for (const Item& item : items)
+    if (item.field == field) return &item;
+  return nullptr;
+}
+
 // Thresholds for deciding a conversation is not POP3 (see count_line).
 constexpr uint32_t not_pop3_min_bad_lines = 6;
 
@@ -403,6 +409,12 @@ void Session::command_line(const Line& line, EventHandler& h) {
     default:
       break;
   }
+  // RFC 1939 section 5: message numbers run from 1 to the count STAT gave.
+  if (cmd.has_message && maildrop_messages_ && cmd.message > *maildrop_messages_) {
+    const Item* number = find_item(builder_.items(), Field::MSG_NUMBER);
+    builder_.anomaly(Anomaly::COMMAND_ARG_INVALID, number ? number->offset : line.offset,
+                     number ? number->length : line.raw.size());
+  }
   if (!allowed && !quit_sent_ && !state_unknown_)
     builder_.anomaly(Anomaly::COMMAND_WRONG_STATE, line.offset, line.raw.size());
 
@@ -697,7 +709,11 @@ void Session::status_line(const Line& line, EventHandler& h) {
   if (ok && !multiline) {
     switch (command) {
       case Command::stat:
-        parse_stat(status.description, status.description_offset, builder_, response);
+        if (parse_stat(status.description, status.description_offset, builder_, response)) {
+          // STAT leaves out deleted messages, whose numbers stay valid: keep the largest.
+          if (const Item* count = find_item(builder_.items(), Field::STAT_MESSAGES))
+            maildrop_messages_ = std::max(maildrop_messages_.value_or(0), count->number);
+        }
         break;
       case Command::list:
         parse_scan_listing(status.description, status.description_offset, builder_, response);

@@ -210,6 +210,7 @@ class Session {
   std::string user_;
   std::string pending_user_;  // named by USER, not yet authenticated
   std::string greeting_timestamp_;
+  std::optional<uint64_t> maildrop_messages_;  // the largest count STAT gave
   std::array<Capabilities, 4> capabilities_{};
   int latest_capa_phase_ = -1;
   std::vector<std::pair<std::string, std::string>> passwords_;
