@@ -680,7 +680,8 @@ void Session::status_line(const Line& line, EventHandler& h) {
   const Command command = pending.command;
   const uint64_t id = pending.id;
   const bool ok = status.ok;
-  if (matched) builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
+  if (matched && !command_name(command).empty())  // an empty command line has no name
+    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
 
   if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
     pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
