@@ -23,6 +23,25 @@ bool contains_upper(const std::vector<std::string>& list, std::string_view name)
                      [&](const std::string& entry) { return iequals(entry, name); });
 }
 
+// RFC 1939 section 5: the commands of the TRANSACTION state only.
+constexpr bool transaction_only(Command c) noexcept {
+  switch (c) {
+    case Command::stat:
+    case Command::list:
+    case Command::retr:
+    case Command::dele:
+    case Command::noop:
+    case Command::rset:
+    case Command::top:
+    case Command::uidl:
+    case Command::last:
+    case Command::xtnd:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const Item* find_item(std::span<const Item> items, Field field) noexcept {
   for (const Item& item : items)
     if (item.field == field) return &item;
@@ -394,19 +413,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
     case Command::pass:
       allowed = effective == State::authorization && user_named_;
       break;
-    case Command::stat:
-    case Command::list:
-    case Command::retr:
-    case Command::dele:
-    case Command::noop:
-    case Command::rset:
-    case Command::top:
-    case Command::uidl:
-    case Command::last:
-    case Command::xtnd:
-      allowed = effective == State::transaction;
-      break;
     default:
+      allowed = !transaction_only(cmd.command) || effective == State::transaction;
       break;
   }
   // RFC 1939 section 5: message numbers run from 1 to the count STAT gave.
@@ -796,20 +804,7 @@ void Session::status_line(const Line& line, EventHandler& h) {
         builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
       }
       break;
-    case Command::stat:
-    case Command::list:
-    case Command::retr:
-    case Command::dele:
-    case Command::noop:
-    case Command::rset:
-    case Command::top:
-    case Command::uidl:
-      // After a mid-stream start, a transaction command that succeeds tells the state.
-      if (ok && state_unknown_ && state_ == State::authorization) {
-        state_ = State::transaction;
-        state_change = true;
-      }
-      break;
+
     case Command::utf8:
       if (ok && !utf8_) {
         utf8_ = true;
@@ -827,6 +822,11 @@ void Session::status_line(const Line& line, EventHandler& h) {
     data_lines_ = 0;
     data_octets_ = 0;
     if (command == Command::capa) collecting_ = Capabilities{};
+  }
+  // After a mid-stream start, a transaction command that succeeds tells the state.
+  if (ok && state_unknown_ && state_ == State::authorization && transaction_only(command)) {
+    state_ = State::transaction;
+    state_change = true;
   }
   if (matched && state_change) state_unknown_ = false;
   if (!auth_done) emit(EventKind::status, Direction::server_to_client, line, h, id, command);
