@@ -1285,12 +1285,16 @@ show_event(show_ctx *sc, const decoded_event *de)
             buffer_tvbs = wmem_alloc0_array(pinfo->pool, tvbuff_t *, ev->buffer_count);
     }
     if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE && field_valid(POP3D_FIELD_DATA)) {
-        /* a line of a message: the line itself is the event's item (pop3.data) */
-        event_item = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_DATA], view.tvb,
-                                           view.start, view.length,
-                                           (const char *)get_utf_8_string(
-                                               pinfo->pool, ev->line ? ev->line : (const guint8 *)"",
-                                               (gint)MIN(ev->line_length, G_MAXINT)));
+        /* a line of a message: the line itself is the event's item (pop3.data). Its UTF-8
+         * copy is made only when the item can be seen (a plain pass over a large mail body
+         * would otherwise spend a tenth of its time converting every line for nothing). */
+        int hf = hf_field[POP3D_FIELD_DATA];
+        const char *text = "";
+        if (proto_field_is_referenced(sc->tree, hf))
+            text = (const char *)get_utf_8_string(pinfo->pool,
+                                                  ev->line ? ev->line : (const guint8 *)"",
+                                                  (gint)MIN(ev->line_length, G_MAXINT));
+        event_item = proto_tree_add_string(sc->tree, hf, view.tvb, view.start, view.length, text);
         event_tree = proto_item_add_subtree(event_item, ett_field[POP3D_FIELD_DATA]);
     } else if (single_root < 0) {
         if (ev->line_length)
