@@ -159,3 +159,24 @@ TEST_CASE("CAPA is remembered per phase: before and after STLS and login", "[ses
   CHECK(session.tls());
   CHECK(session.user() == "a");
 }
+
+TEST_CASE("skipped, TLS and unparsed bytes are items too", "[session]") {
+  Session session;
+  std::vector<std::pair<Field, std::string>> seen;
+  auto record = [&](const Event& e) {
+    for (const Item& item : e.items)
+      if (item.field == Field::SKIPPED || item.field == Field::TLS_DATA ||
+          item.field == Field::UNPARSED)
+        seen.emplace_back(item.field, std::string(item.text));
+  };
+  session.feed(Direction::client_to_server, "TAT\r\n", record);  // mid-stream tail
+  Session fresh;
+  fresh.feed(Direction::server_to_client, "+OK hi\r\nJUNK\r\n", record);
+  session.feed(Direction::client_to_server, "STLS\r\n", record);
+  session.feed(Direction::server_to_client, "+OK\r\n", record);
+  session.feed(Direction::client_to_server, std::string_view("\x16\x03\x01", 3), record);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0] == std::pair<Field, std::string>{Field::SKIPPED, "TAT\r\n"});
+  CHECK(seen[1] == std::pair<Field, std::string>{Field::UNPARSED, "JUNK"});
+  CHECK(seen[2] == std::pair<Field, std::string>{Field::TLS_DATA, "\x16\x03\x01"});
+}

@@ -108,7 +108,8 @@ void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
   while (!bytes.empty()) {
     if (gave_up_ || ds.mode == Mode::skip) {
-      emit_bytes_event(EventKind::skipped, d, ds.offset, bytes, h);
+      // Not POP3: the bytes are accounted for, but make no items (no flood in a tree).
+      emit_bytes_event(EventKind::skipped, d, ds.offset, bytes, h, false);
       ds.offset += bytes.size();
       return;
     }
@@ -129,13 +130,16 @@ void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
 }
 
 void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset,
-                               std::string_view bytes, EventHandler& h) {
+                               std::string_view bytes, EventHandler& h, bool with_item) {
   Event ev;
   ev.kind = kind;
   ev.direction = d;
   ev.offset = offset;
   ev.length = bytes.size();
   ev.line = bytes;
+  if (with_item)
+    builder_.add(kind == EventKind::tls ? Field::TLS_DATA : Field::SKIPPED, -1, 0, offset,
+                 bytes.size(), bytes);
   ev.items = builder_.items();
   ev.anomalies = builder_.anomalies();
   ev.buffers = builder_.buffers();
@@ -286,6 +290,8 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
   ev.request_id = request_id;
   ev.command = command;
   ev.piece = line.piece;
+  if (kind == EventKind::unparsed)
+    builder_.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
   ev.items = builder_.items();
   ev.buffers = builder_.buffers();
   ev.anomalies = builder_.anomalies();
@@ -904,8 +910,7 @@ void Session::data_line(const Line& line, EventHandler& h) {
   std::string_view content = line.content;
   if (line.piece == 0 && content.size() == 1 && content[0] == '.') {
     if (data_command_ == Command::capa) store_capabilities();
-    builder_.add_generated(Field::DATA_LINES, -1, {}, data_lines_);
-    builder_.add_generated(Field::DATA_OCTETS, -1, {}, data_octets_);
+    data_end_items(line);
     emit(EventKind::data_end, Direction::server_to_client, line, h, data_request_id_,
          data_command_);
     server_mode_ = ServerMode::status;
@@ -965,6 +970,12 @@ void Session::data_line(const Line& line, EventHandler& h) {
        data_command_, data);
 }
 
+void Session::data_end_items(const Line& line) {
+  const int32_t end = builder_.add(Field::DATA_END, -1, 0, line.offset, line.content.size());
+  builder_.add_generated(Field::DATA_LINES, end, {}, data_lines_);
+  builder_.add_generated(Field::DATA_OCTETS, end, {}, data_octets_);
+}
+
 void Session::store_capabilities() {
   const auto phase = static_cast<size_t>((tls_ ? 1 : 0) + (state_ == State::transaction ? 2 : 0));
   collecting_.seen = true;
@@ -976,8 +987,7 @@ void Session::store_capabilities() {
 void Session::unknown_data_line(const Line& line, EventHandler& h) {
   // After a mid-stream start: data of a response whose command we never saw, until its end.
   if (line.piece == 0 && line.content == ".") {
-    builder_.add_generated(Field::DATA_LINES, -1, {}, data_lines_);
-    builder_.add_generated(Field::DATA_OCTETS, -1, {}, data_octets_);
+    data_end_items(line);
     emit(EventKind::data_end, Direction::server_to_client, line, h);
     server_mode_ = ServerMode::status;
     data_lines_ = data_octets_ = 0;

@@ -175,7 +175,6 @@ typedef enum pop3d_anomaly_group {
   X(REQUEST_PARAMETER, "request.parameter", STRING, "Parameter")                                   \
   X(REQUEST_LINES, "request.lines", UINT, "TOP line count")                                        \
   X(REQUEST_LANG, "request.lang", STRING, "LANG language tag")                                     \
-  X(REQUEST_UTF8_USER, "request.utf8_user", BOOL, "UTF8 with USER")                                \
   X(RESPONSE, "response", NONE, "Response")                                                        \
   X(RESPONSE_INDICATOR, "response.indicator", STRING, "Status indicator")                          \
   X(RESPONSE_CODE, "response.code", STRING, "Extended response code")                              \

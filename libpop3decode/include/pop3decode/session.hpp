@@ -136,7 +136,7 @@ class Session {
   void feed_lines(Direction d, std::string_view bytes, EventHandler& h);
   void deliver(Direction d, const Line& line, EventHandler& h);
   void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
-                        EventHandler& h);
+                        EventHandler& h, bool with_item = true);
   void emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
             uint64_t request_id = 0, Command command = Command::none,
             std::string_view data = {});
@@ -153,6 +153,7 @@ class Session {
   void data_line(const Line& line, EventHandler& h);
   void unknown_data_line(const Line& line, EventHandler& h);
   void store_capabilities();
+  void data_end_items(const Line& line);
 
   void check_line_bytes(const Line& line, bool server = false);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
