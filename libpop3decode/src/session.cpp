@@ -751,7 +751,6 @@ void Session::status_line(const Line& line, EventHandler& h) {
   // Outcomes and state.
   bool state_change = false;
   bool auth_done = false;
-  std::string_view code = status.code;
   switch (command) {
     case Command::user:
       if (ok) pending_user_ = pending.argument;
@@ -773,7 +772,7 @@ void Session::status_line(const Line& line, EventHandler& h) {
       emit(EventKind::status, Direction::server_to_client, line, h, id, command);
       auth_result(apop ? "APOP" : "USER/PASS", name, apop ? std::string_view{} : pending.argument,
                   apop ? std::string_view(pending.digest) : std::string_view{}, {},
-                  ok ? "success" : "failure", code, verified, 0, line.offset, id, command, h);
+                  ok ? "success" : "failure", verified, 0, line.offset, id, command, h);
       auth_done = true;
       if (ok) {
         state_ = State::transaction;
@@ -789,7 +788,7 @@ void Session::status_line(const Line& line, EventHandler& h) {
         if (!ok && !exchange_cancelled_)
           builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
         emit(EventKind::status, Direction::server_to_client, line, h, id, command);
-        end_exchange(result, code, &line, h, id);
+        end_exchange(result, &line, h, id);
         auth_done = true;
         state_change = ok;
       }
@@ -849,7 +848,7 @@ void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& 
 
 void Session::auth_result(std::string_view method, std::string_view user,
                           std::string_view password, std::string_view secret,
-                          std::string_view authzid, std::string_view result, std::string_view code,
+                          std::string_view authzid, std::string_view result,
                           std::optional<bool> verified, uint64_t steps, uint64_t offset,
                           uint64_t request_id, Command command, EventHandler& h) {
   const int32_t auth = builder_.add_generated(Field::AUTH, -1, {});
@@ -859,7 +858,6 @@ void Session::auth_result(std::string_view method, std::string_view user,
   if (!password.empty()) builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
   if (!secret.empty()) builder_.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
   builder_.add_generated(Field::AUTH_RESULT, auth, result);
-  if (!code.empty()) builder_.add_generated(Field::RESPONSE_CODE, auth, code);
   if (steps) builder_.add_generated(Field::AUTH_STEPS, auth, {}, steps);
   if (verified) builder_.add_generated(Field::AUTH_VERIFIED, auth, {}, *verified ? 1 : 0);
   emit_generated(EventKind::auth_result, Direction::server_to_client, offset, h, request_id,
@@ -868,7 +866,7 @@ void Session::auth_result(std::string_view method, std::string_view user,
 
 // Ends the SASL exchange with `result`; `line` is the final status (null when the connection
 // ended first).
-void Session::end_exchange(const char* result, std::string_view code, const Line* line,
+void Session::end_exchange(const char* result, const Line* line,
                            EventHandler& h, uint64_t request_id) {
   if (!exchange_) return;
   sasl::Exchange exchange = std::move(*exchange_);
@@ -886,7 +884,7 @@ void Session::end_exchange(const char* result, std::string_view code, const Line
   // OAUTHBEARER and EXTERNAL name the user only as the authorization identity.
   std::string user = creds.username.empty() ? creds.authzid : creds.username;
   auth_result(exchange_mechanism_, user, creds.password, creds.secret, creds.authzid, result,
-              code, verified, exchange_steps_, offset, request_id, Command::auth, h);
+              verified, exchange_steps_, offset, request_id, Command::auth, h);
   if (success) {
     state_ = State::transaction;
     user_ = user;
@@ -1035,7 +1033,7 @@ void Session::finish(EventHandler& h) {
     if (exchange_) {
       builder_.anomaly(Anomaly::SASL_ABORTED, end_offset, 0);
       emit_generated(EventKind::end, Direction::server_to_client, end_offset, h);
-      end_exchange("aborted", {}, nullptr, h, exchange_request_id_);
+      end_exchange("aborted", nullptr, h, exchange_request_id_);
       return;
     }
   }

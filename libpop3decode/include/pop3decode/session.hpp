@@ -157,11 +157,11 @@ class Session {
 
   void check_line_bytes(const Line& line, bool server = false);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
-  void end_exchange(const char* result, std::string_view code, const Line* line,
+  void end_exchange(const char* result, const Line* line,
                     EventHandler& h, uint64_t request_id);
   void auth_result(std::string_view method, std::string_view user, std::string_view password,
                    std::string_view secret, std::string_view authzid, std::string_view result,
-                   std::string_view code, std::optional<bool> verified, uint64_t steps,
+                   std::optional<bool> verified, uint64_t steps,
                    uint64_t offset, uint64_t request_id, Command command, EventHandler& h);
   void state_changed(uint64_t offset, uint64_t request_id, EventHandler& h);
   void count_line(bool good);
