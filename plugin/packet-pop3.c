@@ -46,6 +46,7 @@
 #include <epan/dissectors/packet-tcp.h>
 #include <epan/dissectors/packet-tls-utils.h>
 #include <epan/dissectors/packet-tls.h>
+#include <wsutil/utf8_entities.h>
 
 #include <pop3decode/pop3decode.h>
 
@@ -951,15 +952,33 @@ info_flush_data(show_ctx *sc)
     sc->data_end = FALSE;
 }
 
-#define MAX_SHOWN_LINE 240
+/* Labels hold at most ITEM_LABEL_LENGTH (240) bytes and Wireshark 4.0 cuts them without
+ * regard to UTF-8; format_text() may turn one byte into three (U+FFFD). Shown text is cut
+ * here, on a character boundary, well below that. */
+#define MAX_SHOWN_LINE 160
+#define MAX_SHOWN_TEXT 180
+
+static char *
+format_bytes(packet_info *pinfo, const guint8 *p, size_t n)
+{
+    size_t take = n > MAX_SHOWN_LINE ? MAX_SHOWN_LINE : n;
+    char *s = format_text(pinfo->pool, p ? p : (const guchar *)"", take);
+    size_t len = strlen(s);
+
+    if (len > MAX_SHOWN_TEXT) {
+        len = MAX_SHOWN_TEXT;
+        while (len > 0 && ((guchar)s[len] & 0xC0) == 0x80)
+            len--;
+        s[len] = '\0';
+        take = 0; /* cut: mark it */
+    }
+    return take < n ? wmem_strdup_printf(pinfo->pool, "%s" UTF8_HORIZONTAL_ELLIPSIS, s) : s;
+}
 
 static char *
 format_line(packet_info *pinfo, const pop3d_event *ev)
 {
-    size_t n = ev->line_length > MAX_SHOWN_LINE ? MAX_SHOWN_LINE : ev->line_length;
-    char *s = format_text(pinfo->pool, ev->line ? ev->line : (const guchar *)"", n);
-
-    return n < ev->line_length ? wmem_strdup_printf(pinfo->pool, "%s...", s) : s;
+    return format_bytes(pinfo, ev->line, ev->line_length);
 }
 
 static void
@@ -1105,7 +1124,7 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
     case POP3D_TYPE_NONE:
         pi = proto_tree_add_item(parent, hf, t, start, len, ENC_NA);
         if (it->text_length)
-            proto_item_append_text(pi, ": %s", format_text(pinfo->pool, text, MIN(text_len, MAX_SHOWN_LINE)));
+            proto_item_append_text(pi, ": %s", format_bytes(pinfo, text, (size_t)text_len));
         break;
     case POP3D_TYPE_STRING:
         pi = proto_tree_add_string(parent, hf, t, start, len,

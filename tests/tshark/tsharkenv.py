@@ -27,7 +27,9 @@ def wireshark_version():
 
 
 class TShark:
-    def __init__(self, plugin, with_plugin=True):
+    def __init__(self, plugin, with_plugin=True, extra_env=None):
+        """extra_env: more environment variables for tshark (e.g. LD_PRELOAD for an ASan build)."""
+        self.extra_env = dict(extra_env or {})
         self.tshark = shutil.which("tshark")
         if not self.tshark:
             raise FileNotFoundError("tshark")
@@ -79,13 +81,15 @@ class TShark:
         env = ["env", "-i", "PATH=/usr/bin:/bin", "HOME=" + self.home, "TZ=UTC", "LC_ALL=C.UTF-8",
                "WIRESHARK_PLUGIN_DIR=" + self.plugin_dir,
                "WIRESHARK_ABORT_ON_DISSECTOR_BUG=1"]
+        env += ["%s=%s" % kv for kv in sorted(self.extra_env.items())]
         cmd = env + [self.tshark] + list(args)
         if self.privileged:
             cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + cmd
         return cmd
 
     def run(self, args, check=True, text=True):
-        p = subprocess.run(self.command(args), capture_output=True, text=text, cwd=self.root)
+        p = subprocess.run(self.command(args), capture_output=True, text=text, cwd=self.root,
+                           **({"errors": "backslashreplace"} if text else {}))
         if check and p.returncode != 0:
             raise RuntimeError("tshark %s failed (%d):\n%s" % (" ".join(args), p.returncode,
                                                                p.stderr))
