@@ -89,7 +89,7 @@ const CommandSpec* find_spec(Command c) noexcept {
 }
 
 // A verb of up to 7 bytes as one number: its bytes upper-cased (as to_upper does) and its
-// length, so that equal keys mean iequals() verbs.
+// length, so that equal keys mean iequals() verbs. scan::upper_key computes the same.
 constexpr uint64_t verb_key(std::string_view verb) noexcept {
   uint64_t key = uint64_t(verb.size()) << 56;
   for (size_t i = 0; i < verb.size() && i < 7; ++i)
@@ -103,6 +103,37 @@ constexpr std::array<uint64_t, command_specs.size()> make_verb_keys() {
   return keys;
 }
 constexpr std::array<uint64_t, command_specs.size()> verb_keys = make_verb_keys();
+
+// A perfect hash of the verb keys: slot (key * multiplier) >> 58 of 64, the multiplier found
+// at compile time.
+constexpr size_t verb_slot(uint64_t key, uint64_t multiplier) noexcept {
+  return size_t((key * multiplier) >> 58);
+}
+constexpr uint64_t find_verb_multiplier() {
+  for (uint64_t k = 1; k <= 4096; ++k) {
+    const uint64_t m = (k * 0x9E3779B97F4A7C15ULL) | 1;  // candidates spread over all bits
+    uint64_t used = 0;
+    bool clash = false;
+    for (uint64_t key : verb_keys) {
+      const uint64_t bit = uint64_t(1) << verb_slot(key, m);
+      clash = clash || (used & bit) != 0;
+      used |= bit;
+    }
+    if (!clash) return m;
+  }
+  return 0;
+}
+constexpr uint64_t verb_multiplier = find_verb_multiplier();
+static_assert(verb_multiplier != 0);
+
+// Slot -> 1 + index into command_specs, 0 for none.
+constexpr std::array<uint8_t, 64> make_verb_slots() {
+  std::array<uint8_t, 64> slots{};
+  for (size_t i = 0; i < verb_keys.size(); ++i)
+    slots[verb_slot(verb_keys[i], verb_multiplier)] = uint8_t(i + 1);
+  return slots;
+}
+constexpr std::array<uint8_t, 64> verb_slots = make_verb_slots();
 
 // RFC 5646 language tag, loosely: ALPHA/DIGIT/"-", 1..35 characters.
 bool is_language_tag(std::string_view tag) noexcept {
@@ -136,9 +167,10 @@ std::optional<uint64_t> parse_decimal(std::string_view digits) noexcept {
 
 Command command_from_verb(std::string_view verb) noexcept {
   if (verb.size() == 3 || verb.size() == 4) {
-    const uint64_t key = verb_key(verb);
-    for (size_t i = 0; i < verb_keys.size(); ++i)
-      if (verb_keys[i] == key) return command_specs[i].command;
+    const uint64_t key = verb.size() == 4 ? scan::upper_key<4>(verb.data())
+                                          : scan::upper_key<3>(verb.data());
+    const size_t entry = verb_slots[verb_slot(key, verb_multiplier)];
+    if (entry != 0 && verb_keys[entry - 1] == key) return command_specs[entry - 1].command;
   }
   return verb.empty() ? Command::none : Command::unknown;
 }

@@ -7,6 +7,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace pop3decode::scan {
 
 inline constexpr uint64_t ones = 0x0101010101010101ULL;
@@ -53,6 +57,24 @@ inline size_t find(std::string_view s, size_t pos, unsigned char c) noexcept {
   return pos;
 }
 
+// The N < 8 bytes at p as a little-endian number with 'a'..'z' upper-cased, and N in the top
+// byte: equal keys mean equal strings ignoring ASCII case.
+template <size_t N>
+inline uint64_t upper_key(const char* p) noexcept {
+  static_assert(N < 8);
+  uint64_t w = 0;
+  if constexpr (little_endian) {
+    std::memcpy(&w, p, N);
+  } else {
+    for (size_t i = 0; i < N; ++i) w |= uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+  }
+  const uint64_t x = w & lows;
+  const uint64_t at_least_a = x + ones * (0x80 - 'a');      // high bit set iff x >= 'a'
+  const uint64_t above_z = x + ones * (0x80 - 'z' - 1);     // high bit set iff x > 'z'
+  const uint64_t lower = at_least_a & ~above_z & ~w & highs;  // 'a'..'z' (not 8-bit bytes)
+  return (w - (lower >> 2)) | (uint64_t(N) << 56);            // minus 0x20 in those bytes
+}
+
 // 0x80 in exactly the bytes of w outside 0x20..0x7F (controls and 8-bit bytes).
 constexpr uint64_t unusual_bytes(uint64_t w) noexcept {
   return (~((w & lows) + ones * (0x80 - 0x20)) | w) & highs;
@@ -65,8 +87,22 @@ struct Classes {
 inline Classes classify(std::string_view s) noexcept {
   const char* p = s.data();
   const size_t n = s.size();
+  // Lines are nearly always printable ASCII: one test for all three classes first.
+#if defined(__SSE2__)
+  if (n >= 16) {
+    // Signed bytes below 0x20: the controls and every byte from 0x80.
+    const __m128i limit = _mm_set1_epi8(0x20);
+    auto unusual16 = [&](const char* q) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      return _mm_movemask_epi8(_mm_cmplt_epi8(v, limit));
+    };
+    int unusual = 0;
+    for (size_t i = 0; i + 16 <= n; i += 16) unusual |= unusual16(p + i);
+    if (n % 16) unusual |= unusual16(p + n - 16);
+    if (unusual == 0) return Classes{};
+  } else
+#endif
   if (n >= 8) {
-    // Lines are nearly always printable ASCII: one test for all three classes first.
     uint64_t unusual = 0;
     for (size_t i = 0; i + 8 <= n; i += 8) unusual |= unusual_bytes(load(p + i));
     if (n % 8) unusual |= unusual_bytes(load(p + n - 8));
