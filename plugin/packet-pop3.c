@@ -1287,15 +1287,14 @@ show_event(show_ctx *sc, const decoded_event *de)
         clamp_range(view.tvb, view.origin, ev->offset, ev->length, &view.start, &view.length);
     }
 
-    /* One subtree per event: the library's root item when there is exactly one of type NONE */
+    /* One subtree per event: the library's root item when there is exactly one */
     for (i = 0; i < ev->item_count; i++) {
         if (ev->items[i].parent < 0) {
             roots++;
             single_root = (int)i;
         }
     }
-    if (roots != 1 || !field_valid(ev->items[single_root].field) ||
-        pop3d_field_type_of(ev->items[single_root].field) != POP3D_TYPE_NONE)
+    if (roots != 1 || !field_valid(ev->items[single_root].field))
         single_root = -1;
 
     if (ev->item_count) {
@@ -1303,7 +1302,8 @@ show_event(show_ctx *sc, const decoded_event *de)
         if (ev->buffer_count)
             buffer_tvbs = wmem_alloc0_array(pinfo->pool, tvbuff_t *, ev->buffer_count);
     }
-    if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE && field_valid(POP3D_FIELD_DATA)) {
+    if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE && field_valid(POP3D_FIELD_DATA) &&
+        !find_item(ev, POP3D_FIELD_DATA)) {
         /* a line of a message: the line itself is the event's item (pop3.data). Its UTF-8
          * copy is made only when the item can be seen (a plain pass over a large mail body
          * would otherwise spend a tenth of its time converting every line for nothing). */
@@ -1340,7 +1340,8 @@ show_event(show_ctx *sc, const decoded_event *de)
         if ((int)i == single_root) {
             event_item = nodes[i];
             event_tree = proto_item_add_subtree(event_item, ett_field[it->field]);
-            if (it->text_length == 0 && ev->line_length)
+            if (pop3d_field_type_of(it->field) == POP3D_TYPE_NONE && it->text_length == 0 &&
+                ev->line_length)
                 proto_item_append_text(event_item, ": %s", format_line(pinfo, ev));
         }
     }
