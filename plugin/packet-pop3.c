@@ -1100,6 +1100,12 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
     proto_item *pi = NULL;
     const guint8 *text = it->text ? it->text : (const guint8 *)"";
     gint text_len = it->text_length > G_MAXINT ? G_MAXINT : (gint)it->text_length;
+    gboolean token = it->field == POP3D_FIELD_SASL_NTLM_TOKEN ||
+                     it->field == POP3D_FIELD_SASL_GSSAPI_TOKEN;
+
+    if (!parent && !token)
+        return NULL; /* no tree: nothing to build (the security tokens still go to their
+                        dissectors, which keep state across frames) */
 
     if (it->source > 0 && it->source <= ev->buffer_count) {
         tvbuff_t **bt = &buffer_tvbs[it->source - 1];
@@ -1146,8 +1152,7 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
         proto_item_set_generated(pi);
 
     /* Security tokens go to their own dissectors. */
-    if ((it->field == POP3D_FIELD_SASL_NTLM_TOKEN || it->field == POP3D_FIELD_SASL_GSSAPI_TOKEN) &&
-        it->text_length > 0 && text_len > 0) {
+    if (token && it->text_length > 0 && text_len > 0) {
         dissector_handle_t h =
             it->field == POP3D_FIELD_SASL_NTLM_TOKEN ? ntlmssp_handle : gssapi_handle;
         if (h) {
@@ -1302,8 +1307,10 @@ show_event(show_ctx *sc, const decoded_event *de)
         if (ev->buffer_count)
             buffer_tvbs = wmem_alloc0_array(pinfo->pool, tvbuff_t *, ev->buffer_count);
     }
-    if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE && field_valid(POP3D_FIELD_DATA) &&
-        !find_item(ev, POP3D_FIELD_DATA)) {
+    if (!sc->tree) {
+        /* no tree: no labels to format */
+    } else if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE &&
+               field_valid(POP3D_FIELD_DATA) && !find_item(ev, POP3D_FIELD_DATA)) {
         /* a line of a message: the line itself is the event's item (pop3.data). Its UTF-8
          * copy is made only when the item can be seen (a plain pass over a large mail body
          * would otherwise spend a tenth of its time converting every line for nothing). */
@@ -1337,7 +1344,7 @@ show_event(show_ctx *sc, const decoded_event *de)
         else if ((int)i == single_root)
             parent = sc->tree;
         nodes[i] = add_item(sc, parent, ev, it, &view, buffer_tvbs);
-        if ((int)i == single_root) {
+        if ((int)i == single_root && nodes[i]) {
             event_item = nodes[i];
             event_tree = proto_item_add_subtree(event_item, ett_field[it->field]);
             if (pop3d_field_type_of(it->field) == POP3D_TYPE_NONE && it->text_length == 0 &&
