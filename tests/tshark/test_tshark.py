@@ -18,6 +18,7 @@ import concurrent.futures
 import glob
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -711,6 +712,34 @@ class TcpEdgeCaseTest(unittest.TestCase):
         path = synthetic("summary.pcap", build)
         self.sweep(path)
         self.assertIn("S: +OK | S: (data) 120 lines, end", self.info(path).values())
+
+
+# ---------------------------------------------------------------------------------------------
+class MemoryTest(unittest.TestCase):
+    """Peak memory of a single pass over a synthetic capture of large RETR bodies, against the
+    built-in dissector (numbers for 100 MB are in plugin/README.md)."""
+
+    MEGABYTES = 30
+
+    def peak_kb(self, path, extra):
+        cmd = tshark().command(["-r", path] + extra)
+        i = cmd.index(tshark().tshark)
+        cmd = cmd[:i] + ["/usr/bin/time", "-f", "%M"] + cmd[i:]
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return int(p.stderr.strip().splitlines()[-1])
+
+    def test_within_1_2_of_builtin(self):
+        if not os.path.exists("/usr/bin/time"):
+            self.skipTest("/usr/bin/time not installed")
+        path = os.path.join(tshark().captures, "big.pcap")
+        subprocess.run([sys.executable, os.path.join(HERE, "make-big-capture.py"),
+                        str(self.MEGABYTES), path], check=True)
+        os.chmod(path, 0o644)
+        ours = self.peak_kb(path, [])
+        builtin = self.peak_kb(path, ["-d", "tcp.port==110,pop"])
+        print("\npeak RSS: plugin %d kB, built-in %d kB" % (ours, builtin), file=sys.stderr)
+        self.assertLessEqual(ours, builtin * 1.2)
 
 
 # ---------------------------------------------------------------------------------------------
