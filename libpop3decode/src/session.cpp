@@ -51,6 +51,9 @@ const Item* find_item(std::span<const Item> items, Field field) noexcept {
 // Thresholds for deciding a conversation is not POP3 (see count_line).
 constexpr uint32_t not_pop3_min_bad_lines = 6;
 
+// Capability names, and SASL mechanisms, kept of one CAPA answer (its lines are all reported).
+constexpr size_t max_capabilities = 256;
+
 }  // namespace
 
 bool Capabilities::has(std::string_view name) const noexcept {
@@ -948,10 +951,13 @@ void Session::data_line(const Line& line, EventHandler& h) {
         break;
       case Command::capa: {
         ParsedCapability capa = parse_capability(content, content_offset, builder_);
-        if (!capa.name.empty()) collecting_.names.push_back(upper(capa.name));
+        // A hostile server may announce without end: the first max_capabilities are kept.
+        if (!capa.name.empty() && collecting_.names.size() < max_capabilities)
+          collecting_.names.push_back(upper(capa.name));
         if (iequals(capa.name, "SASL")) {
           for (const Item& item : builder_.items())
-            if (item.field == Field::CAPA_SASL_MECHANISM)
+            if (item.field == Field::CAPA_SASL_MECHANISM &&
+                collecting_.sasl_mechanisms.size() < max_capabilities)
               collecting_.sasl_mechanisms.push_back(upper(item.text));
         }
         break;
