@@ -283,6 +283,10 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
 
 void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
                    uint64_t request_id, Command command, std::string_view data) {
+  // The item first: with it between the Event's initialisation and its use, the compiler no
+  // longer drops the default initialisation it overwrites (every line paid for it).
+  if (kind == EventKind::unparsed)
+    builder_.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
   Event ev;
   ev.kind = kind;
   ev.direction = d;
@@ -293,8 +297,6 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
   ev.request_id = request_id;
   ev.command = command;
   ev.piece = line.piece;
-  if (kind == EventKind::unparsed)
-    builder_.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
   ev.items = builder_.items();
   ev.buffers = builder_.buffers();
   ev.anomalies = builder_.anomalies();
