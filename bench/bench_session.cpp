@@ -1,0 +1,218 @@
+// Session decoder throughput on generated conversations, against a memchr('\n') pass over
+// the same bytes in the same chunks (the ceiling: finding line ends and nothing else).
+//
+// Rates are computed from CPU time (Google Benchmark's default), which a shared machine
+// disturbs less than wall time. The vs_memchr counter compares the decoder's CPU time with
+// the fastest of several memchr passes timed in the same benchmark run.
+#include <benchmark/benchmark.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include <pop3decode/pop3decode.h>
+#include <pop3decode/session.hpp>
+
+#include "streams.hpp"
+
+namespace {
+
+using pop3bench::Conversation;
+using pop3bench::Turn;
+using pop3decode::Direction;
+
+constexpr size_t mss = 1460;  // TCP payload per segment on Ethernet
+
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+const std::string& bytes_of(const Conversation& c, Direction d) {
+  return d == Direction::client_to_server ? c.client : c.server;
+}
+
+// Calls fn(turn, chunk_view) for each chunk: each turn cut in `chunk`-byte pieces (0: whole).
+template <typename Fn>
+void for_each_chunk(const Conversation& c, size_t chunk, Fn&& fn) {
+  for (const Turn& t : c.turns) {
+    const std::string& buf = bytes_of(c, t.direction);
+    size_t pos = t.begin;
+    bool first = true;
+    while (pos < t.end) {
+      const size_t n = chunk ? std::min(chunk, t.end - pos) : t.end - pos;
+      fn(t, first, std::string_view(buf.data() + pos, n));
+      first = false;
+      pos += n;
+    }
+  }
+}
+
+// What a consumer minimally does with each event: look at it.
+struct CountingHandler final : pop3decode::EventHandler {
+  uint64_t events = 0, data = 0, items = 0;
+  void on_event(const pop3decode::Event& e) override {
+    ++events;
+    data += e.data.size();
+    items += e.items.size() + e.anomalies.size();
+  }
+};
+
+uint64_t memchr_pass(const Conversation& c, size_t chunk) {
+  uint64_t lines = 0;
+  for_each_chunk(c, chunk, [&](const Turn&, bool, std::string_view bytes) {
+    const char* p = bytes.data();
+    const char* end = p + bytes.size();
+    while (p < end) {
+      const void* lf = std::memchr(p, '\n', size_t(end - p));
+      if (!lf) break;
+      ++lines;
+      p = static_cast<const char*>(lf) + 1;
+    }
+  });
+  return lines;
+}
+
+uint64_t decode_cpp(const Conversation& c, size_t chunk) {
+  CountingHandler h;
+  std::optional<pop3decode::Session> session;
+  for_each_chunk(c, chunk, [&](const Turn& t, bool first, std::string_view bytes) {
+    if (!session || (first && t.new_session)) {
+      if (session) session->finish(h);
+      session.emplace();
+    }
+    session->feed(t.direction, bytes, h);
+  });
+  if (session) session->finish(h);
+  return h.events + h.data + h.items;
+}
+
+int c_callback(void* user, const pop3d_event* e) {
+  auto* h = static_cast<CountingHandler*>(user);
+  ++h->events;
+  h->data += e->data_length;
+  h->items += e->item_count + e->anomaly_count;
+  return 0;
+}
+
+uint64_t decode_c(const Conversation& c, size_t chunk) {
+  CountingHandler h;
+  pop3d_session* session = nullptr;
+  for_each_chunk(c, chunk, [&](const Turn& t, bool first, std::string_view bytes) {
+    if (!session || (first && t.new_session)) {
+      if (session) {
+        pop3d_session_finish(session, c_callback, &h);
+        pop3d_session_free(session);
+      }
+      session = pop3d_session_new(nullptr);
+    }
+    pop3d_session_feed(session, static_cast<uint32_t>(t.direction),
+                       reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), c_callback,
+                       &h);
+  });
+  if (session) {
+    pop3d_session_finish(session, c_callback, &h);
+    pop3d_session_free(session);
+  }
+  return h.events + h.data + h.items;
+}
+
+// Fastest of `reps` memchr passes, in seconds of CPU time.
+double memchr_seconds(const Conversation& c, size_t chunk, int reps) {
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    const double t0 = thread_seconds();
+    benchmark::DoNotOptimize(memchr_pass(c, chunk));
+    best = std::min(best, thread_seconds() - t0);
+  }
+  return best;
+}
+
+enum class Api { cpp, c };
+
+void run_decoder(benchmark::State& state, const Conversation& c, Api api) {
+  const auto chunk = static_cast<size_t>(state.range(0));
+  const uint64_t lines = c.lines();
+  double memchr_best = memchr_seconds(c, chunk, 5);
+  const double t0 = thread_seconds();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(api == Api::cpp ? decode_cpp(c, chunk) : decode_c(c, chunk));
+  }
+  const double decoder = (thread_seconds() - t0) / double(state.iterations());
+  memchr_best = std::min(memchr_best, memchr_seconds(c, chunk, 5));
+  const auto n = static_cast<int64_t>(state.iterations());
+  state.SetBytesProcessed(n * static_cast<int64_t>(c.bytes()));
+  state.counters["lines/s"] = benchmark::Counter(double(lines) * double(n),
+                                                 benchmark::Counter::kIsRate);
+  state.counters["memchr_B/s"] = double(c.bytes()) / memchr_best;
+  state.counters["vs_memchr"] = memchr_best / decoder;  // decoder speed / memchr speed
+  state.counters["MB"] = double(c.bytes()) / 1e6;
+  if (c.sessions > 1) {
+    state.counters["sessions/s"] = benchmark::Counter(double(c.sessions) * double(n),
+                                                      benchmark::Counter::kIsRate);
+  }
+}
+
+void run_memchr(benchmark::State& state, const Conversation& c) {
+  const auto chunk = static_cast<size_t>(state.range(0));
+  const uint64_t lines = c.lines();
+  for (auto _ : state) benchmark::DoNotOptimize(memchr_pass(c, chunk));
+  const auto n = static_cast<int64_t>(state.iterations());
+  state.SetBytesProcessed(n * static_cast<int64_t>(c.bytes()));
+  state.counters["lines/s"] = benchmark::Counter(double(lines) * double(n),
+                                                 benchmark::Counter::kIsRate);
+}
+
+// 64 MB of RETR bodies: 8 messages of 8 MB.
+const Conversation& body() {
+  static const Conversation c = pop3bench::body_heavy(8, 8 << 20);
+  return c;
+}
+// LIST and UIDL of 100,000 messages, then 100,000 short commands pipelined 50 at a time.
+const Conversation& lines() {
+  static const Conversation c = pop3bench::line_heavy(100000, 100000, 50);
+  return c;
+}
+// The two halves of lines(): the listings alone, the pipelined commands alone.
+const Conversation& listings() {
+  static const Conversation c = pop3bench::line_heavy(100000, 0, 50);
+  return c;
+}
+const Conversation& commands() {
+  static const Conversation c = pop3bench::line_heavy(100000, 100000, 50, false);
+  return c;
+}
+// 20,000 sessions, half AUTH PLAIN, half SCRAM-SHA-256.
+const Conversation& sasl() {
+  static const Conversation c = pop3bench::sasl_heavy(20000);
+  return c;
+}
+
+void BM_Body(benchmark::State& s) { run_decoder(s, body(), Api::cpp); }
+void BM_Body_CAbi(benchmark::State& s) { run_decoder(s, body(), Api::c); }
+void BM_Body_Memchr(benchmark::State& s) { run_memchr(s, body()); }
+void BM_Lines(benchmark::State& s) { run_decoder(s, lines(), Api::cpp); }
+void BM_Lines_CAbi(benchmark::State& s) { run_decoder(s, lines(), Api::c); }
+void BM_Lines_Memchr(benchmark::State& s) { run_memchr(s, lines()); }
+void BM_Lines_ListingsOnly(benchmark::State& s) { run_decoder(s, listings(), Api::cpp); }
+void BM_Lines_CommandsOnly(benchmark::State& s) { run_decoder(s, commands(), Api::cpp); }
+void BM_Sasl(benchmark::State& s) { run_decoder(s, sasl(), Api::cpp); }
+void BM_Sasl_CAbi(benchmark::State& s) { run_decoder(s, sasl(), Api::c); }
+void BM_Sasl_Memchr(benchmark::State& s) { run_memchr(s, sasl()); }
+
+// Argument: chunk size (1460: one TCP segment per feed; 0: each turn in one feed).
+BENCHMARK(BM_Body)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_Memchr)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_Memchr)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_ListingsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_CommandsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sasl)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sasl_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sasl_Memchr)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+
+}  // namespace
