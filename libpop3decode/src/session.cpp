@@ -457,6 +457,7 @@ void Session::command_line(const Line& line, EventHandler& h) {
   pending.id = next_request_id_++;
   pending.command = cmd.command;
   pending.has_argument = cmd.argument_count > 0;
+  if (cmd.command == Command::unknown) pending.argument = upper(cmd.verb);  // named as sent
   pending.offset = line.offset;
 
   switch (cmd.command) {
@@ -699,8 +700,12 @@ void Session::status_line(const Line& line, EventHandler& h) {
   const Command command = pending.command;
   const uint64_t id = pending.id;
   const bool ok = status.ok;
-  if (matched && !command_name(command).empty())  // an empty command line has no name
+  // The command's name; an unknown one as sent; none for an empty command line.
+  if (matched && command == Command::unknown) {
+    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, builder_.own(pending.argument));
+  } else if (matched && command != Command::none) {
     builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
+  }
 
   if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
     pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
