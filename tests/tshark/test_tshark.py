@@ -719,7 +719,7 @@ class MemoryTest(unittest.TestCase):
     """Peak memory of a single pass over a synthetic capture of large RETR bodies, against the
     built-in dissector (numbers for 100 MB are in plugin/README.md)."""
 
-    MEGABYTES = 30
+    MEGABYTES = 20
 
     def peak_kb(self, path, extra):
         cmd = tshark().command(["-r", path] + extra)
