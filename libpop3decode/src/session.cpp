@@ -457,7 +457,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
   pending.id = next_request_id_++;
   pending.command = cmd.command;
   pending.has_argument = cmd.argument_count > 0;
-  if (cmd.command == Command::unknown) pending.argument = upper(cmd.verb);  // named as sent
+  // An unknown command is named as sent (keywords are 3 or 4 characters: keep a few more).
+  if (cmd.command == Command::unknown) pending.argument = upper(cmd.verb.substr(0, 32));
   pending.offset = line.offset;
 
   switch (cmd.command) {
