@@ -511,6 +511,37 @@ class SampleFieldsTest(unittest.TestCase):
         self.assertTrue(d.has("pop3.anomaly.command_wrong_state"))
         self.assertTrue(d.has("pop3.anomaly.command_too_long"))
 
+    def test_scripted_ntlm(self):
+        path = sample("scripted-ntlm.pcapng")
+        d = decoded(path)
+        self.assertEqual(d.values("pop3.sasl.ntlm.message_type"), ["1", "2", "3"] * 3)
+        self.assertEqual(d.values("pop3.sasl.ntlm.user"), ["alice"] * 3)
+        # the tokens are handed to the NTLMSSP dissector, under the pop3 tree
+        self.assertEqual(len(d.values("ntlmssp.messagetype")), 9)
+        self.assertEqual(d.values("pop3.auth.result"), ["success", "failure", "success"])
+        self.assertIn(("alice", "NTLM, success"), [(u, i) for _, u, i in credentials(path)])
+
+    def test_scripted_sasl_examples_verified(self):
+        path = sample("scripted-sasl-examples.pcapng")
+        pw = ["-o", 'uat:pop3_passwords:"user","pencil"',
+              "-o", 'uat:pop3_passwords:"tim","tanstaaftanstaaf"',
+              "-o", 'uat:pop3_passwords:"chris","secret stuff"']
+        d = decoded(path, extra=pw)
+        self.assertEqual(d.values("pop3.auth.method"),
+                         ["CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1", "SCRAM-MD5"])
+        self.assertEqual(d.values("pop3.auth.verified"), ["1"] * 5)
+        self.assertFalse(d.has("pop3.anomaly.password_mismatch"))
+        self.assertEqual([u for _, u, _ in credentials(path)], ["tim", "user", "user", "user", "chris"])
+
+    def test_scripted_rfc1939(self):
+        path = sample("scripted-rfc1939-examples.pcapng")
+        d = decoded(path, extra=["-o", 'uat:pop3_passwords:"mrose","tanstaaf"'])
+        self.assertEqual(d.values("pop3.greeting.timestamp")[0], "<1896.697170952@dbc.mtview.ca.us>")
+        self.assertEqual(d.values("pop3.apop.digest"), ["c4c9334bac560ecc979e58001b3e22fb"])
+        # APOP matches "tanstaaf"; the USER/PASS session's password "secret" does not
+        self.assertEqual(d.values("pop3.auth.verified"), ["1", "0"])
+        self.assertTrue(d.has("pop3.anomaly.password_mismatch"))
+
     def test_fetchmail_mpop(self):
         path = sample("fetchmail-retrieve.pcapng")
         self.assertEqual(decoded(path).values("pop3.request.command").count("RETR"), 5)
