@@ -542,6 +542,21 @@ class SampleFieldsTest(unittest.TestCase):
         self.assertEqual(d.values("pop3.auth.verified"), ["1", "0"])
         self.assertTrue(d.has("pop3.anomaly.password_mismatch"))
 
+    def test_scripted_extensions(self):
+        path = sample("scripted-extensions.pcapng")
+        d = decoded(path)
+        self.assertEqual(d.values("pop3.response.code"),
+                         ["UTF8", "LOGIN-DELAY", "SYS/TEMP", "SYS/PERM", "AUTH", "IN-USE",
+                          "X-VENDOR/SOMETHING"])
+        for a in ("response_code_login_delay", "response_code_sys_temp", "response_code_sys_perm",
+                  "response_code_in_use", "response_code_unknown"):
+            self.assertTrue(d.has("pop3.anomaly." + a), a)
+        self.assertEqual(d.values("pop3.capa.login_delay"), ["900", "3600"])
+        self.assertEqual(d.values("pop3.capa.expire.never"), ["1"])
+        self.assertEqual(d.values("pop3.request.lang"), ["de", "fr", "*"])
+        # UTF-8 text is shown as such
+        self.assertIn("de Sprache geändert", d.values("pop3.response.description"))
+
     def test_fetchmail_mpop(self):
         path = sample("fetchmail-retrieve.pcapng")
         self.assertEqual(decoded(path).values("pop3.request.command").count("RETR"), 5)
