@@ -80,14 +80,11 @@ constexpr uint64_t unusual_bytes(uint64_t w) noexcept {
   return (~((w & lows) + ones * (0x80 - 0x20)) | w) & highs;
 }
 
-// Which of CR, NUL and bytes >= 0x80 occur in s.
-struct Classes {
-  bool cr = false, nul = false, high = false;
-};
-inline Classes classify(std::string_view s) noexcept {
+// True iff s holds a control byte or a byte >= 0x80: lines nearly never do, so this one test
+// spares them the search for which.
+inline bool has_unusual(std::string_view s) noexcept {
   const char* p = s.data();
   const size_t n = s.size();
-  // Lines are nearly always printable ASCII: one test for all three classes first.
 #if defined(__SSE2__)
   if (n >= 16) {
     // Signed bytes below 0x20: the controls and every byte from 0x80.
@@ -99,15 +96,37 @@ inline Classes classify(std::string_view s) noexcept {
     int unusual = 0;
     for (size_t i = 0; i + 16 <= n; i += 16) unusual |= unusual16(p + i);
     if (n % 16) unusual |= unusual16(p + n - 16);
-    if (unusual == 0) return Classes{};
-  } else
+    return unusual != 0;
+  }
 #endif
   if (n >= 8) {
     uint64_t unusual = 0;
     for (size_t i = 0; i + 8 <= n; i += 8) unusual |= unusual_bytes(load(p + i));
     if (n % 8) unusual |= unusual_bytes(load(p + n - 8));
-    if (unusual == 0) return Classes{};
+    return unusual != 0;
   }
+  if (n >= 4) {  // two overlapping 4-byte loads cover 4 to 7 bytes
+    uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    return unusual_bytes(uint64_t(first) | uint64_t(last) << 32) != 0;
+  }
+  bool unusual = false;
+  for (size_t i = 0; i < n; ++i) {
+    const auto u = static_cast<unsigned char>(p[i]);
+    unusual |= u < 0x20 || u >= 0x80;
+  }
+  return unusual;
+}
+
+// Which of CR, NUL and bytes >= 0x80 occur in s.
+struct Classes {
+  bool cr = false, nul = false, high = false;
+};
+inline Classes classify(std::string_view s) noexcept {
+  if (!has_unusual(s)) return Classes{};
+  const char* p = s.data();
+  const size_t n = s.size();
   Classes c;
   for (size_t i = 0; i < n; ++i) {
     const auto u = static_cast<unsigned char>(p[i]);

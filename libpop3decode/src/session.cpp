@@ -11,12 +11,20 @@
 namespace pop3decode {
 namespace {
 
+void make_upper(std::string& s) noexcept {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = char(c - 32);
+}
+
 std::string upper(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = char(c - 32);
+  make_upper(out);
   return out;
 }
+
+// Slots of the pending-command ring kept once it is empty again (a pipelining burst may have
+// grown it up to max_pending).
+constexpr size_t retained_pending_slots = 64;
 
 bool contains_upper(const std::vector<std::string>& list, std::string_view name) noexcept {
   return std::any_of(list.begin(), list.end(),
@@ -98,6 +106,42 @@ const std::string* Session::password_for(std::string_view user) const noexcept {
 const Capabilities& Session::latest_capabilities() const noexcept {
   static const Capabilities none;
   return latest_capa_phase_ < 0 ? none : capabilities_[static_cast<size_t>(latest_capa_phase_)];
+}
+
+Session::Pending& Session::PendingQueue::push_back() {
+  // An emptied ring that a burst made large goes back to a small one.
+  if (count_ == 0 && slots_.size() > retained_pending_slots) {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    head_ = 0;
+  }
+  size_t index = head_ + count_;
+  if (count_ == slots_.size()) {
+    std::rotate(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(head_), slots_.end());
+    head_ = 0;
+    slots_.emplace_back();
+    index = count_;
+  } else if (index >= slots_.size()) {
+    index -= slots_.size();
+  }
+  ++count_;
+  Pending& slot = slots_[index];
+  slot.id = 0;
+  slot.command = Command::none;
+  slot.has_argument = false;
+  slot.sasl = false;
+  slot.argument.clear();
+  slot.digest.clear();
+  slot.offset = 0;
+  slot.unqueued_before = 0;
+  return slot;
+}
+
+const Session::Pending& Session::PendingQueue::pop_front() noexcept {
+  const Pending& slot = slots_[head_];
+  if (++head_ == slots_.size()) head_ = 0;
+  --count_;
+  return slot;
 }
 
 bool Session::advertised(std::string_view capability) const noexcept {
@@ -331,6 +375,7 @@ void Session::deliver(Direction d, const Line& line, EventHandler& h) {
 }
 
 void Session::check_line_bytes(const Line& line, bool server) {
+  if (!scan::has_unusual(line.content)) return;
   const auto [cr, nul, high] = scan::classify(line.content);
   if (cr) builder_.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
   if (nul) builder_.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
@@ -453,28 +498,28 @@ void Session::command_line(const Line& line, EventHandler& h) {
   if (cmd.command == Command::stls && tls_)
     builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
 
-  Pending pending;
-  pending.id = next_request_id_++;
-  pending.command = cmd.command;
-  pending.has_argument = cmd.argument_count > 0;
+  // What the queue keeps of the command; the views are copied into its slot.
+  const uint64_t id = next_request_id_++;
+  bool sasl_login = false;
+  std::string_view argument;
+  std::string_view digest;
   // An unknown command is named as sent (keywords are 3 or 4 characters: keep a few more).
-  if (cmd.command == Command::unknown) pending.argument = upper(cmd.verb.substr(0, 32));
-  pending.offset = line.offset;
+  if (cmd.command == Command::unknown) argument = cmd.verb.substr(0, 32);
 
   switch (cmd.command) {
     case Command::user:
-      pending.argument = std::string(cmd.name);
+      argument = cmd.name;
       user_named_ = true;
       break;
     case Command::pass:
-      pending.argument = std::string(cmd.password);
+      argument = cmd.password;
       ++pending_logins_;
       if (!tls_) builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset,
                                   cmd.password.size());
       break;
     case Command::apop:
-      pending.argument = std::string(cmd.name);
-      pending.digest = std::string(cmd.digest);
+      argument = cmd.name;
+      digest = cmd.digest;
       ++pending_logins_;
       if (greeting_timestamp_.empty()) {
         builder_.anomaly(Anomaly::APOP_NO_TIMESTAMP, line.offset, line.raw.size());
@@ -484,11 +529,11 @@ void Session::command_line(const Line& line, EventHandler& h) {
       break;
     case Command::auth:
       if (!cmd.mechanism.empty()) {
-        pending.sasl = true;
+        sasl_login = true;
         ++pending_logins_;
         exchange_.emplace(cmd.mechanism);
         exchange_mechanism_ = upper(cmd.mechanism);
-        exchange_request_id_ = pending.id;
+        exchange_request_id_ = id;
         exchange_steps_ = 0;
         exchange_owed_ = 0;
         exchange_cancelled_ = false;
@@ -519,7 +564,6 @@ void Session::command_line(const Line& line, EventHandler& h) {
       break;
   }
 
-  const uint64_t id = pending.id;
   const Command command = cmd.command;
   if (pending_.size() >= options_.max_pending) {
     // Responses come in order, so the oldest commands keep their place for matching; the
@@ -528,12 +572,20 @@ void Session::command_line(const Line& line, EventHandler& h) {
       builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
     queue_overflowed_ = true;
     ++unqueued_commands_;
-    if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
+    if (command == Command::pass || command == Command::apop || sasl_login)
       pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
   } else {
+    Pending& pending = pending_.push_back();
+    pending.id = id;
+    pending.command = command;
+    pending.has_argument = cmd.argument_count > 0;
+    pending.sasl = sasl_login;
+    pending.argument.assign(argument);
+    if (command == Command::unknown) make_upper(pending.argument);
+    pending.digest.assign(digest);
+    pending.offset = line.offset;
     pending.unqueued_before = unqueued_commands_;
     unqueued_commands_ = 0;
-    pending_.push_back(std::move(pending));
   }
   give_up(Direction::client_to_server, line);
   emit(EventKind::command, Direction::client_to_server, line, h, id, command);
@@ -682,7 +734,8 @@ void Session::status_line(const Line& line, EventHandler& h) {
     return;
   }
 
-  Pending pending;
+  static const Pending no_request;
+  const Pending* answered = &no_request;
   bool matched = false;
   uint64_t* unqueued = pending_.empty() ? &unqueued_commands_ : &pending_.front().unqueued_before;
   if (*unqueued > 0) {
@@ -690,14 +743,14 @@ void Session::status_line(const Line& line, EventHandler& h) {
     --*unqueued;
     resynchronising_ = true;
   } else if (!pending_.empty()) {
-    pending = std::move(pending_.front());
-    pending_.pop_front();
+    answered = &pending_.pop_front();  // nothing below queues a command
     matched = true;
   } else if (!resynchronising_) {
     builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
   }
   if (matched) resynchronising_ = false;
   if (pending_.empty() && unqueued_commands_ == 0) queue_overflowed_ = false;
+  const Pending& pending = *answered;
   const Command command = pending.command;
   const uint64_t id = pending.id;
   const bool ok = status.ok;

@@ -3,7 +3,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +127,24 @@ class Session {
     uint64_t unqueued_before = 0;  // overflowed commands sent just before this one
   };
 
+  // The commands waiting for their answers, oldest first: a ring of reused slots (strings
+  // included), so pipelined commands allocate nothing once the ring has grown.
+  class PendingQueue {
+   public:
+    bool empty() const noexcept { return count_ == 0; }
+    size_t size() const noexcept { return count_; }
+    Pending& front() noexcept { return slots_[head_]; }
+    // A slot at the back, reset. Invalidates references to slots (the ring may grow).
+    Pending& push_back();
+    // The answered command: its slot keeps its contents until the next push_back.
+    const Pending& pop_front() noexcept;
+
+   private:
+    std::vector<Pending> slots_;
+    size_t head_ = 0;
+    size_t count_ = 0;
+  };
+
   DirectionState& dir(Direction d) noexcept { return directions_[static_cast<size_t>(d)]; }
   const DirectionState& dir(Direction d) const noexcept {
     return directions_[static_cast<size_t>(d)];
@@ -188,7 +205,7 @@ class Session {
   uint32_t good_lines_ = 0;
   uint32_t bad_lines_ = 0;
 
-  std::deque<Pending> pending_;
+  PendingQueue pending_;
   uint64_t next_request_id_ = 1;
   uint32_t pending_logins_ = 0;  // PASS/APOP/AUTH sent, not yet answered
   bool user_named_ = false;      // a USER was sent (PASS may follow)
