@@ -2,7 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 
@@ -128,6 +130,74 @@ TEST_CASE("a million pipelined commands keep the queue bounded", "[session][limi
   session.feed(Direction::server_to_client, "+OK 0 0\r\n", last);
   CHECK(last_request == 1000u * 1000u + 3u);
   CHECK(anomalies == 0);
+}
+
+TEST_CASE("answers find their commands in order while the queue grows, wraps and shrinks",
+          "[session][limits]") {
+  Session session;
+  session.feed(Direction::server_to_client, "+OK\r\n", [](const Event&) {});
+  session.feed(Direction::client_to_server, "USER a\r\nPASS b\r\n", [](const Event&) {});
+  session.feed(Direction::server_to_client, "+OK\r\n+OK\r\n", [](const Event&) {});
+  struct Sent {
+    uint64_t id;
+    Command command;
+    std::string name;  // what the answer's response.command says
+  };
+  std::deque<Sent> waiting;
+  uint32_t random = 12345;
+  auto next = [&](uint32_t bound) {
+    random = random * 1103515245u + 12345u;
+    return (random >> 8) % bound;
+  };
+  size_t answers = 0, mismatches = 0;
+  auto check = [&](const Event& e) {
+    if (e.kind == EventKind::command) {
+      Sent& sent = waiting.back();
+      sent.id = e.request_id;
+      return;
+    }
+    if (e.kind != EventKind::status) return;
+    ++answers;
+    const Item* to = e.find(Field::RESPONSE_TO_COMMAND);
+    const bool same = !waiting.empty() && e.request_id == waiting.front().id &&
+                      e.command == waiting.front().command && to && to->text == waiting.front().name;
+    if (!same) ++mismatches;
+    if (!waiting.empty()) waiting.pop_front();
+  };
+  for (int round = 0; round < 400; ++round) {
+    // Bursts of up to 300 commands (the ring grows past what it keeps once empty), answered
+    // in pieces, so the front and back wrap around at every size.
+    const uint32_t burst = 1 + next(round % 50 == 0 ? 300 : 40);
+    for (uint32_t i = 0; i < burst; ++i) {
+      std::string line;
+      switch (next(4)) {
+        case 0: waiting.push_back({0, Command::noop, "NOOP"}); line = "NOOP"; break;
+        case 1: waiting.push_back({0, Command::dele, "DELE"}); line = "DELE 1"; break;
+        case 2: {
+          const std::string user = "name" + std::to_string(next(100000));
+          waiting.push_back({0, Command::user, "USER"});
+          line = "USER " + user;
+          break;
+        }
+        default: {
+          const std::string verb = "xq" + std::to_string(next(1000));
+          std::string upper = verb;
+          for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          waiting.push_back({0, Command::unknown, upper});
+          line = verb + " arg";
+          break;
+        }
+      }
+      session.feed(Direction::client_to_server, line + "\r\n", check);
+    }
+    const size_t answer = round % 7 == 0 ? waiting.size() : next(uint32_t(waiting.size()) + 1);
+    std::string replies;
+    for (size_t i = 0; i < answer; ++i) replies += "+OK\r\n";
+    session.feed(Direction::server_to_client, replies, check);
+    CHECK(session.pending_commands() == waiting.size());
+  }
+  CHECK(answers > 1000);
+  CHECK(mismatches == 0);
 }
 
 TEST_CASE("every anomaly of the table is triggered by some vector", "[session][vectors]") {
