@@ -9,9 +9,8 @@
 #include <cstdlib>
 #include <new>
 #include <optional>
-#include <string>
-
 #include <pop3decode/session.hpp>
+#include <string>
 
 #include "streams.hpp"
 
@@ -35,8 +34,12 @@ void uncounted(void* p) noexcept {
 
 }  // namespace
 
-void* operator new(size_t n) { return counted(n); }
-void* operator new[](size_t n) { return counted(n); }
+void* operator new(size_t n) {
+  return counted(n);
+}
+void* operator new[](size_t n) {
+  return counted(n);
+}
 void* operator new(size_t n, const std::nothrow_t&) noexcept {
   try {
     return counted(n);
@@ -44,11 +47,21 @@ void* operator new(size_t n, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
-void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { uncounted(p); }
-void operator delete[](void* p) noexcept { uncounted(p); }
-void operator delete(void* p, size_t) noexcept { uncounted(p); }
-void operator delete[](void* p, size_t) noexcept { uncounted(p); }
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p) noexcept {
+  uncounted(p);
+}
+void operator delete[](void* p) noexcept {
+  uncounted(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  uncounted(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  uncounted(p);
+}
 
 namespace {
 
@@ -104,8 +117,8 @@ void big_body(size_t total, size_t chunk) {
   std::printf(
       "RETR body of %6.1f MB in %7zu-byte feeds: peak heap %7zu bytes (%zu before the body), "
       "%zu allocations during the body, %llu events\n",
-      double(blocks * block.size()) / 1e6, chunk, m.peak_bytes(), after_start,
-      body_allocations, static_cast<unsigned long long>(h.events));
+      double(blocks * block.size()) / 1e6, chunk, m.peak_bytes(), after_start, body_allocations,
+      static_cast<unsigned long long>(h.events));
 }
 
 // A server that never ends its line: the partial line stays bounded by max_line.
@@ -138,8 +151,7 @@ void conversation(const char* name, const pop3bench::Conversation& c) {
       s.emplace();
     }
     const std::string& buf = t.direction == Direction::client_to_server ? c.client : c.server;
-    feed_chunks(*s, t.direction, std::string_view(buf).substr(t.begin, t.end - t.begin), 1460,
-                h);
+    feed_chunks(*s, t.direction, std::string_view(buf).substr(t.begin, t.end - t.begin), 1460, h);
     worst_session = std::max(worst_session, peak - session_base);
   }
   s->finish(h);

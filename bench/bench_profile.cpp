@@ -2,14 +2,14 @@
 // shared machine cannot disturb:
 //   valgrind --tool=callgrind --toggle-collect='*decode*' ./pop3decode_bench_profile lines 1
 // Prints the bytes and lines processed so that instructions per byte / per line follow.
+#include <pop3decode/pop3decode.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <string>
-
-#include <pop3decode/pop3decode.h>
 #include <pop3decode/session.hpp>
+#include <string>
 
 #include "streams.hpp"
 
@@ -113,12 +113,12 @@ int main(int argc, char** argv) {
   const int reps = argc > 2 ? std::atoi(argv[2]) : 1;
   const size_t chunk = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1460;
   const std::string mode = argc > 4 ? argv[4] : "decoder";  // decoder, capi or memchr
-  pop3bench::Conversation c =
-      which == "body"       ? pop3bench::body_heavy(8, 8 << 20)
-      : which == "lines"    ? pop3bench::line_heavy(100000, 100000, 50)
-      : which == "listings" ? pop3bench::line_heavy(100000, 0, 50)
-      : which == "commands" ? pop3bench::line_heavy(100000, 100000, 50, false)
-                            : pop3bench::sasl_heavy(20000);
+  pop3bench::Conversation c = which == "body"       ? pop3bench::body_heavy(8, 8 << 20)
+                              : which == "lines"    ? pop3bench::line_heavy(100000, 100000, 50)
+                              : which == "listings" ? pop3bench::line_heavy(100000, 0, 50)
+                              : which == "commands"
+                                  ? pop3bench::line_heavy(100000, 100000, 50, false)
+                                  : pop3bench::sasl_heavy(20000);
   uint64_t sink = 0;
   for (int i = 0; i < reps; ++i)
     sink += mode == "memchr" ? memchr_pass(c, chunk)

@@ -5,13 +5,12 @@
 // disturbs less than wall time. The vs_memchr counter compares the decoder's CPU time with
 // the fastest of several memchr passes timed in the same benchmark run.
 #include <benchmark/benchmark.h>
+#include <pop3decode/pop3decode.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
-
-#include <pop3decode/pop3decode.h>
 #include <pop3decode/session.hpp>
 
 #include "streams.hpp"
@@ -144,14 +143,14 @@ void run_decoder(benchmark::State& state, const Conversation& c, Api api) {
   memchr_best = std::min(memchr_best, memchr_seconds(c, chunk, 5));
   const auto n = static_cast<int64_t>(state.iterations());
   state.SetBytesProcessed(n * static_cast<int64_t>(c.bytes()));
-  state.counters["lines/s"] = benchmark::Counter(double(lines) * double(n),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["lines/s"] =
+      benchmark::Counter(double(lines) * double(n), benchmark::Counter::kIsRate);
   state.counters["memchr_B/s"] = double(c.bytes()) / memchr_best;
   state.counters["vs_memchr"] = memchr_best / decoder;  // decoder speed / memchr speed
   state.counters["MB"] = double(c.bytes()) / 1e6;
   if (c.sessions > 1) {
-    state.counters["sessions/s"] = benchmark::Counter(double(c.sessions) * double(n),
-                                                      benchmark::Counter::kIsRate);
+    state.counters["sessions/s"] =
+        benchmark::Counter(double(c.sessions) * double(n), benchmark::Counter::kIsRate);
   }
 }
 
@@ -161,8 +160,8 @@ void run_memchr(benchmark::State& state, const Conversation& c) {
   for (auto _ : state) benchmark::DoNotOptimize(memchr_pass(c, chunk));
   const auto n = static_cast<int64_t>(state.iterations());
   state.SetBytesProcessed(n * static_cast<int64_t>(c.bytes()));
-  state.counters["lines/s"] = benchmark::Counter(double(lines) * double(n),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["lines/s"] =
+      benchmark::Counter(double(lines) * double(n), benchmark::Counter::kIsRate);
 }
 
 // 64 MB of RETR bodies: 8 messages of 8 MB.
@@ -190,17 +189,39 @@ const Conversation& sasl() {
   return c;
 }
 
-void BM_Body(benchmark::State& s) { run_decoder(s, body(), Api::cpp); }
-void BM_Body_CAbi(benchmark::State& s) { run_decoder(s, body(), Api::c); }
-void BM_Body_Memchr(benchmark::State& s) { run_memchr(s, body()); }
-void BM_Lines(benchmark::State& s) { run_decoder(s, lines(), Api::cpp); }
-void BM_Lines_CAbi(benchmark::State& s) { run_decoder(s, lines(), Api::c); }
-void BM_Lines_Memchr(benchmark::State& s) { run_memchr(s, lines()); }
-void BM_Lines_ListingsOnly(benchmark::State& s) { run_decoder(s, listings(), Api::cpp); }
-void BM_Lines_CommandsOnly(benchmark::State& s) { run_decoder(s, commands(), Api::cpp); }
-void BM_Sasl(benchmark::State& s) { run_decoder(s, sasl(), Api::cpp); }
-void BM_Sasl_CAbi(benchmark::State& s) { run_decoder(s, sasl(), Api::c); }
-void BM_Sasl_Memchr(benchmark::State& s) { run_memchr(s, sasl()); }
+void BM_Body(benchmark::State& s) {
+  run_decoder(s, body(), Api::cpp);
+}
+void BM_Body_CAbi(benchmark::State& s) {
+  run_decoder(s, body(), Api::c);
+}
+void BM_Body_Memchr(benchmark::State& s) {
+  run_memchr(s, body());
+}
+void BM_Lines(benchmark::State& s) {
+  run_decoder(s, lines(), Api::cpp);
+}
+void BM_Lines_CAbi(benchmark::State& s) {
+  run_decoder(s, lines(), Api::c);
+}
+void BM_Lines_Memchr(benchmark::State& s) {
+  run_memchr(s, lines());
+}
+void BM_Lines_ListingsOnly(benchmark::State& s) {
+  run_decoder(s, listings(), Api::cpp);
+}
+void BM_Lines_CommandsOnly(benchmark::State& s) {
+  run_decoder(s, commands(), Api::cpp);
+}
+void BM_Sasl(benchmark::State& s) {
+  run_decoder(s, sasl(), Api::cpp);
+}
+void BM_Sasl_CAbi(benchmark::State& s) {
+  run_decoder(s, sasl(), Api::c);
+}
+void BM_Sasl_Memchr(benchmark::State& s) {
+  run_memchr(s, sasl());
+}
 
 // Argument: chunk size (1460: one TCP segment per feed; 0: each turn in one feed).
 BENCHMARK(BM_Body)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);

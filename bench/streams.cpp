@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <string_view>
-
 #include <pop3decode/sasl.hpp>
+#include <string_view>
 
 namespace pop3bench {
 namespace {
@@ -15,18 +14,20 @@ using pop3decode::Direction;
 constexpr std::string_view base64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<std::string_view, 48> words{{
-    "the",     "message", "server",  "mailbox", "attached", "report",  "meeting", "please",
-    "review",  "quarter", "budget",  "and",     "of",       "to",      "in",      "for",
-    "with",    "regards", "thanks",  "update",  "project",  "draft",   "final",   "numbers",
-    "schedule", "team",   "customer", "invoice", "delivery", "office",  "monday",  "friday",
-    "agenda",  "minutes", "notes",   "question", "answer",  "week",    "month",   "year",
-    "is",      "are",     "was",     "will",    "be",       "a",       "an",      "this"}};
+constexpr std::array<std::string_view, 48> words{
+    {"the",      "message", "server",   "mailbox",  "attached", "report", "meeting", "please",
+     "review",   "quarter", "budget",   "and",      "of",       "to",     "in",      "for",
+     "with",     "regards", "thanks",   "update",   "project",  "draft",  "final",   "numbers",
+     "schedule", "team",    "customer", "invoice",  "delivery", "office", "monday",  "friday",
+     "agenda",   "minutes", "notes",    "question", "answer",   "week",   "month",   "year",
+     "is",       "are",     "was",      "will",     "be",       "a",      "an",      "this"}};
 
 // Lines that start with "." in real mail: quoted signatures, ellipses, "." alone in prose.
 constexpr std::array<std::string_view, 4> dot_starts{{".", "...", ".signature", ".."}};
 
-void crlf(std::string& out) { out.append("\r\n"); }
+void crlf(std::string& out) {
+  out.append("\r\n");
+}
 
 void text_line(std::string& out, Rng& rng) {
   const size_t target = 40 + rng.below(37);  // 40..76 characters
@@ -187,8 +188,8 @@ Conversation line_heavy(size_t mailbox, size_t commands, size_t batch, bool list
   uint64_t total = 0;
   for (size_t i = 1; i <= mailbox; ++i) total += sizes[i] = 600 + rng.below(200000);
   auto uid = [](size_t i) {
-    return std::to_string(1704000000 + 60 * i) + ".M" + std::to_string(i) + "P4217.mail,S=" +
-           std::to_string(i * 7 % 99991);
+    return std::to_string(1704000000 + 60 * i) + ".M" + std::to_string(i) +
+           "P4217.mail,S=" + std::to_string(i * 7 % 99991);
   };
   b.session();
   b.server("+OK Dovecot (Debian) ready.\r\n");
@@ -203,8 +204,7 @@ Conversation line_heavy(size_t mailbox, size_t commands, size_t batch, bool list
     b.server(listing);
     b.client("UIDL\r\n");
     listing = "+OK\r\n";
-    for (size_t i = 1; i <= mailbox; ++i)
-      listing.append(std::to_string(i) + " " + uid(i) + "\r\n");
+    for (size_t i = 1; i <= mailbox; ++i) listing.append(std::to_string(i) + " " + uid(i) + "\r\n");
     listing.append(".\r\n");
     b.server(listing);
   }
@@ -260,8 +260,8 @@ Conversation sasl_heavy(size_t sessions, uint64_t seed) {
         "SASL PLAIN LOGIN SCRAM-SHA-1 SCRAM-SHA-256 OAUTHBEARER XOAUTH2\r\n.\r\n");
     if (s % 2 == 0) {
       const std::string password = nonce(rng, 16);
-      b.client("AUTH PLAIN " + encode_base64(std::string("\0", 1) + user +
-                                             std::string("\0", 1) + password) +
+      b.client("AUTH PLAIN " +
+               encode_base64(std::string("\0", 1) + user + std::string("\0", 1) + password) +
                "\r\n");
     } else {
       // RFC 7677 shapes: 24-character client nonce, 16-byte salt, 32-byte proof/signature.

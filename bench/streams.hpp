@@ -5,10 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <pop3decode/event.hpp>
 #include <string>
 #include <vector>
-
-#include <pop3decode/event.hpp>
 
 namespace pop3bench {
 

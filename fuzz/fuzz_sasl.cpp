@@ -17,10 +17,14 @@ namespace {
 namespace sasl = pop3decode::sasl;
 
 constexpr std::string_view mechanism_names[] = {
-    "PLAIN",         "LOGIN",         "CRAM-MD5",           "DIGEST-MD5",
-    "SCRAM-SHA-1",   "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",   "SCRAM-SHA-256-PLUS",
-    "SCRAM-MD5",     "XOAUTH2",       "OAUTHBEARER",        "EXTERNAL",
-    "ANONYMOUS",     "NTLM",          "GSSAPI",             "X-UNKNOWN",
+    "PLAIN",         "LOGIN",
+    "CRAM-MD5",      "DIGEST-MD5",
+    "SCRAM-SHA-1",   "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
+    "SCRAM-MD5",     "XOAUTH2",
+    "OAUTHBEARER",   "EXTERNAL",
+    "ANONYMOUS",     "NTLM",
+    "GSSAPI",        "X-UNKNOWN",
 };
 
 constexpr uint64_t origin_offset = 7;

@@ -42,8 +42,8 @@ using namespace pop3decode;
 constexpr std::string_view separator = "\xff\xfe";
 constexpr std::array<size_t, 4> max_lines{65536, 64, 200, 1024};
 constexpr std::array<size_t, 4> max_pendings{4096, 1, 3, 32};
-constexpr std::array<size_t, 16> chunk_sizes{0, 1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 64, 100, 255,
-                                             256, 1460};  // 0: the whole payload at once
+constexpr std::array<size_t, 16> chunk_sizes{
+    0, 1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 64, 100, 255, 256, 1460};  // 0: the whole payload at once
 
 enum class Kind { data, gap, password, clone };
 
@@ -59,9 +59,9 @@ struct Record {
   std::fprintf(stderr, "invariant violated: %s\n", what);
   std::abort();
 }
-#define CHECK(cond)              \
-  do {                           \
-    if (!(cond)) fail(#cond);    \
+#define CHECK(cond)           \
+  do {                        \
+    if (!(cond)) fail(#cond); \
   } while (0)
 
 std::vector<Record> parse_records(std::string_view input) {
@@ -75,8 +75,10 @@ std::vector<Record> parse_records(std::string_view input) {
     Record r;
     r.direction = (control & 1) ? Direction::server_to_client : Direction::client_to_server;
     const unsigned kind = (control >> 1) & 7;
-    r.kind = kind == 5 ? Kind::gap : kind == 6 ? Kind::password : kind == 7 ? Kind::clone
-                                                                             : Kind::data;
+    r.kind = kind == 5   ? Kind::gap
+             : kind == 6 ? Kind::password
+             : kind == 7 ? Kind::clone
+                         : Kind::data;
     r.chunk = chunk_sizes[control >> 4];
     if (r.kind == Kind::gap) {
       r.gap = (control >> 4) + 1u;
@@ -101,8 +103,8 @@ struct Stream {
 };
 
 bool inside(std::string_view part, std::string_view whole) {
-  return part.empty() || (part.data() >= whole.data() &&
-                          part.data() + part.size() <= whole.data() + whole.size());
+  return part.empty() ||
+         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
 bool line_event(EventKind k) {
@@ -114,10 +116,8 @@ bool line_event(EventKind k) {
     case EventKind::data_end:
     case EventKind::sasl_server:
     case EventKind::sasl_client:
-    case EventKind::unparsed:
-      return true;
-    default:
-      return false;
+    case EventKind::unparsed: return true;
+    default: return false;
   }
 }
 
@@ -152,8 +152,7 @@ class Checker final : public EventHandler {
  private:
   void check(const Event& e) {
     CHECK(static_cast<uint32_t>(e.kind) <= POP3D_EVENT_END);
-    CHECK(e.direction == Direction::client_to_server ||
-          e.direction == Direction::server_to_client);
+    CHECK(e.direction == Direction::client_to_server || e.direction == Direction::server_to_client);
     const Stream& s = streams_[static_cast<size_t>(e.direction)];
     const uint64_t fed = s.bytes.size();
     CHECK(!event_kind_name(e.kind).empty());
@@ -239,8 +238,13 @@ int c_callback(void* user, const pop3d_event* ev) {
   std::vector<Item> items(ev->item_count);
   for (size_t i = 0; i < ev->item_count; ++i) {
     const pop3d_item& it = ev->items[i];
-    items[i] = Item{static_cast<Field>(it.field), it.parent, it.source, it.flags, it.offset,
-                    it.length, it.number,
+    items[i] = Item{static_cast<Field>(it.field),
+                    it.parent,
+                    it.source,
+                    it.flags,
+                    it.offset,
+                    it.length,
+                    it.number,
                     std::string_view(reinterpret_cast<const char*>(it.text), it.text_length)};
   }
   std::vector<Buffer> buffers(ev->buffer_count);
@@ -251,8 +255,8 @@ int c_callback(void* user, const pop3d_event* ev) {
   }
   std::vector<AnomalyHit> hits(ev->anomaly_count);
   for (size_t i = 0; i < ev->anomaly_count; ++i)
-    hits[i] = AnomalyHit{static_cast<Anomaly>(ev->anomalies[i].anomaly),
-                         ev->anomalies[i].offset, ev->anomalies[i].length};
+    hits[i] = AnomalyHit{static_cast<Anomaly>(ev->anomalies[i].anomaly), ev->anomalies[i].offset,
+                         ev->anomalies[i].length};
   Event e;
   e.kind = static_cast<EventKind>(ev->kind);
   e.direction = static_cast<Direction>(ev->direction);

@@ -15,8 +15,8 @@ namespace pop3fuzz {
   std::fprintf(stderr, "invariant violated: %s\n", what);
   std::abort();
 }
-#define POP3FUZZ_CHECK(cond)          \
-  do {                                \
+#define POP3FUZZ_CHECK(cond)            \
+  do {                                  \
     if (!(cond)) pop3fuzz::fail(#cond); \
   } while (0)
 
@@ -25,14 +25,14 @@ inline constexpr uint64_t base_offset = 1'000'000'007;
 
 // `part` is a view into `line` (or empty).
 inline bool inside(std::string_view part, std::string_view line) {
-  return part.empty() || (part.data() >= line.data() &&
-                          part.data() + part.size() <= line.data() + line.size());
+  return part.empty() ||
+         (part.data() >= line.data() && part.data() + part.size() <= line.data() + line.size());
 }
 
 // Parsed text `part` of `line` reported at stream offset `offset`.
 inline bool at(std::string_view part, std::string_view line, uint64_t offset) {
-  return part.empty() || (inside(part, line) &&
-                          offset == base_offset + uint64_t(part.data() - line.data()));
+  return part.empty() ||
+         (inside(part, line) && offset == base_offset + uint64_t(part.data() - line.data()));
 }
 
 // Every item of `out` lies in `line` (at base_offset), names a parent added before it (or

@@ -171,8 +171,8 @@ typedef struct pop3_chunk {
     pop3_message *messages; /* the reassembled responses ending here, in DATA_END order */
 } pop3_chunk;
 
-static GPtrArray *all_convs = NULL;       /* pop3_conv *: sessions to free at cleanup */
-static GPtrArray *owned_messages = NULL;  /* g_malloc'd message bodies */
+static GPtrArray *all_convs = NULL;      /* pop3_conv *: sessions to free at cleanup */
+static GPtrArray *owned_messages = NULL; /* g_malloc'd message bodies */
 
 /* ---------------------------------------------------------------------------------------------
  * Serialisation of events (see the top of the file)
@@ -277,7 +277,7 @@ get_bytes(reader *r, size_t *n)
 #define EF_LINE_MASK 0x03u
 #define EF_LINE_NONE 0x00u   /* line_length == 0 */
 #define EF_LINE_TVB 0x01u    /* the line is in the tvb at its offset */
-#define EF_LINE_PREFIX 0x02u /* the line's start (before the tvb) is stored; the rest is in the tvb */
+#define EF_LINE_PREFIX 0x02u /* the line's start (before the tvb) is stored, the rest in it */
 #define EF_LINE_LIT 0x03u    /* the line is stored */
 #define EF_LEN_CRLF 0x04u    /* length == line_length + 2 */
 #define EF_REQ_SAME 0x08u    /* request_id and command as the previous event */
@@ -418,14 +418,9 @@ encode_event(encoder *enc, const pop3d_event *ev, gboolean has_message)
     if (!(flags & EF_LEN_CRLF))
         put_uv(enc->out, ev->length);
     switch (flags & EF_LINE_MASK) {
-    case EF_LINE_PREFIX:
-        put_bytes(enc->out, ev->line, (size_t)(enc->base - ev->offset));
-        break;
-    case EF_LINE_LIT:
-        put_bytes(enc->out, ev->line, ev->line_length);
-        break;
-    default:
-        break;
+    case EF_LINE_PREFIX: put_bytes(enc->out, ev->line, (size_t)(enc->base - ev->offset)); break;
+    case EF_LINE_LIT: put_bytes(enc->out, ev->line, ev->line_length); break;
+    default: break;
     }
     if (!(flags & EF_REQ_SAME)) {
         put_uv(enc->out, ev->request_id);
@@ -529,9 +524,7 @@ decode_event(decoder *dec, decoded_event *out)
         if (r->bad || n != ev->line_length)
             return FALSE;
         break;
-    default:
-        ev->line = NULL;
-        break;
+    default: ev->line = NULL; break;
     }
 
     if (flags & EF_REQ_SAME) {
@@ -569,9 +562,7 @@ decode_event(decoder *dec, decoded_event *out)
                 it->text_length = (f & IF_TEXTLEN) ? (size_t)get_uv(r) : (size_t)it->length;
                 it->text = text_same_marker;
                 break;
-            case IF_TEXT_LIT:
-                it->text = get_bytes(r, &it->text_length);
-                break;
+            case IF_TEXT_LIT: it->text = get_bytes(r, &it->text_length); break;
             default:
                 it->text = NULL;
                 it->text_length = 0;
@@ -733,8 +724,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
             if (ev->items[i].field == POP3D_FIELD_SESSION_TLS && ev->items[i].number == 1)
                 ctx->starttls = TRUE;
         break;
-    default:
-        break;
+    default: break;
     }
 
     encode_event(&ctx->enc, ev, has_message);
@@ -893,8 +883,8 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     g_byte_array_free(ctx.enc.out, TRUE);
     if (ctx.messages->len) {
         chunk->message_count = ctx.messages->len;
-        chunk->messages = (pop3_message *)wmem_memdup(
-            wmem_file_scope(), ctx.messages->data, ctx.messages->len * sizeof(pop3_message));
+        chunk->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
+                                                      ctx.messages->len * sizeof(pop3_message));
     }
     g_array_free(ctx.messages, TRUE);
 
@@ -910,8 +900,8 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
 
 typedef struct show_ctx {
     packet_info *pinfo;
-    proto_tree *root;  /* the top-level tree (for IMF) */
-    proto_tree *tree;  /* the pop3 tree */
+    proto_tree *root; /* the top-level tree (for IMF) */
+    proto_tree *tree; /* the pop3 tree */
     tvbuff_t *tvb;
     pop3_chunk *chunk;
     guint next_message;
@@ -1001,10 +991,8 @@ info_event(show_ctx *sc, const pop3d_event *ev)
         return;
     case POP3D_EVENT_STATE:
     case POP3D_EVENT_AUTH_RESULT:
-    case POP3D_EVENT_END:
-        return;
-    default:
-        break;
+    case POP3D_EVENT_END: return;
+    default: break;
     }
     info_flush_data(sc);
     switch (ev->kind) {
@@ -1080,6 +1068,8 @@ field_valid(guint32 field)
 static void
 call_sub_dissector(show_ctx *sc, dissector_handle_t handle, tvbuff_t *tvb, proto_tree *tree)
 {
+    /* Wireshark's exception macros, laid out as statements: */
+    /* clang-format off */
     TRY {
         call_dissector(handle, tvb, sc->pinfo, tree);
     }
@@ -1087,6 +1077,7 @@ call_sub_dissector(show_ctx *sc, dissector_handle_t handle, tvbuff_t *tvb, proto
         show_exception(tvb, sc->pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
     }
     ENDTRY;
+    /* clang-format on */
 }
 
 static proto_item *
@@ -1100,8 +1091,8 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
     proto_item *pi = NULL;
     const guint8 *text = it->text ? it->text : (const guint8 *)"";
     gint text_len = it->text_length > G_MAXINT ? G_MAXINT : (gint)it->text_length;
-    gboolean token = it->field == POP3D_FIELD_SASL_NTLM_TOKEN ||
-                     it->field == POP3D_FIELD_SASL_GSSAPI_TOKEN;
+    gboolean token =
+        it->field == POP3D_FIELD_SASL_NTLM_TOKEN || it->field == POP3D_FIELD_SASL_GSSAPI_TOKEN;
 
     if (!parent && !token)
         return NULL; /* no tree: nothing to build (the security tokens still go to their
@@ -1136,17 +1127,14 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
         pi = proto_tree_add_string(parent, hf, t, start, len,
                                    (const char *)get_utf_8_string(pinfo->pool, text, text_len));
         break;
-    case POP3D_TYPE_UINT:
-        pi = proto_tree_add_uint64(parent, hf, t, start, len, it->number);
-        break;
+    case POP3D_TYPE_UINT: pi = proto_tree_add_uint64(parent, hf, t, start, len, it->number); break;
     case POP3D_TYPE_BOOL:
         pi = proto_tree_add_boolean(parent, hf, t, start, len, it->number ? 1 : 0);
         break;
     case POP3D_TYPE_BYTES:
         pi = proto_tree_add_bytes_with_length(parent, hf, t, start, len, text, text_len);
         break;
-    default:
-        return NULL;
+    default: return NULL;
     }
     if (it->flags & POP3D_ITEM_GENERATED)
         proto_item_set_generated(pi);
@@ -1245,8 +1233,7 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
     if (msg->length == 0 || msg->length > G_MAXINT)
         return;
     mtvb = tvb_new_child_real_data(sc->tvb, msg->data, msg->length, (gint)msg->length);
-    if (pref_imf && imf_handle &&
-        (ev->command == POP3D_CMD_RETR || ev->command == POP3D_CMD_TOP)) {
+    if (pref_imf && imf_handle && (ev->command == POP3D_CMD_RETR || ev->command == POP3D_CMD_TOP)) {
         add_new_data_source(sc->pinfo, mtvb, "Message");
         /* IMF would replace the summary in the Info column */
         writable = col_get_writable(sc->pinfo->cinfo, COL_INFO);
@@ -1283,8 +1270,8 @@ show_event(show_ctx *sc, const decoded_event *de)
     if (ev->offset < chunk->base && ev->line_length > 0 && ev->line_length < G_MAXINT) {
         /* began in an earlier frame: show the whole line on its own */
         guint8 *copy = (guint8 *)wmem_memdup(pinfo->pool, ev->line, ev->line_length);
-        view.tvb = tvb_new_child_real_data(sc->tvb, copy, (guint)ev->line_length,
-                                           (gint)ev->line_length);
+        view.tvb =
+            tvb_new_child_real_data(sc->tvb, copy, (guint)ev->line_length, (gint)ev->line_length);
         add_new_data_source(pinfo, view.tvb, "Reassembled line");
         view.origin = ev->offset;
         view.length = (gint)ev->line_length;
@@ -1324,9 +1311,9 @@ show_event(show_ctx *sc, const decoded_event *de)
         event_tree = proto_item_add_subtree(event_item, ett_field[POP3D_FIELD_DATA]);
     } else if (single_root < 0) {
         if (ev->line_length)
-            event_tree = proto_tree_add_subtree_format(sc->tree, view.tvb, view.start, view.length,
-                                                       ett_event, &event_item, "%s: %s",
-                                                       event_label(ev->kind), format_line(pinfo, ev));
+            event_tree = proto_tree_add_subtree_format(
+                sc->tree, view.tvb, view.start, view.length, ett_event, &event_item, "%s: %s",
+                event_label(ev->kind), format_line(pinfo, ev));
         else
             event_tree = proto_tree_add_subtree(sc->tree, view.tvb, view.start, view.length,
                                                 ett_event, &event_item, event_label(ev->kind));
@@ -1340,7 +1327,8 @@ show_event(show_ctx *sc, const decoded_event *de)
         if (!field_valid(it->field))
             continue;
         if (it->parent >= 0 && (size_t)it->parent < i && nodes[it->parent])
-            parent = proto_item_add_subtree(nodes[it->parent], ett_field[ev->items[it->parent].field]);
+            parent =
+                proto_item_add_subtree(nodes[it->parent], ett_field[ev->items[it->parent].field]);
         else if ((int)i == single_root)
             parent = sc->tree;
         nodes[i] = add_item(sc, parent, ev, it, &view, buffer_tvbs);
@@ -1366,8 +1354,8 @@ show_event(show_ctx *sc, const decoded_event *de)
         } else if (req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == pinfo->num &&
                    req->request_frame) {
             nstime_t delta;
-            proto_item *pi = proto_tree_add_uint(event_tree, hf_response_to, view.tvb, 0, 0,
-                                                 req->request_frame);
+            proto_item *pi =
+                proto_tree_add_uint(event_tree, hf_response_to, view.tvb, 0, 0, req->request_frame);
             proto_item_set_generated(pi);
             nstime_delta(&delta, &pinfo->abs_ts, &req->request_time);
             pi = proto_tree_add_time(event_tree, hf_time, view.tvb, 0, 0, &delta);
@@ -1445,7 +1433,8 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 
     /* The n-th call of this dissector for this frame (TLS may call it once per record). */
     call_index = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT));
-    p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT, GUINT_TO_POINTER(call_index + 1));
+    p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT,
+                     GUINT_TO_POINTER(call_index + 1));
 
     col_set_str(pinfo->cinfo, COL_PROTOCOL, "POP3");
     if (call_index == 0)
@@ -1455,8 +1444,8 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (!chunk && !PINFO_FD_VISITED(pinfo)) {
         gboolean from_tcp = caller == proto_tcp;
         pop3_conv *conv = get_conv(pinfo, caller == proto_tls);
-        chunk = build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL,
-                            from_tcp);
+        chunk =
+            build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL, from_tcp);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, chunk);
     }
 
@@ -1548,28 +1537,26 @@ void
 proto_register_pop3(void)
 {
     static hf_register_info hf_own[] = {
-        { &hf_response_in,
-          { "Response In", "pop3.response_in", FT_FRAMENUM, BASE_NONE,
-            FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The response to this request is in this frame",
-            HFILL } },
-        { &hf_response_to,
-          { "Request In", "pop3.response_to", FT_FRAMENUM, BASE_NONE,
-            FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, "This is a response to the request in this frame",
-            HFILL } },
-        { &hf_time,
-          { "Response Time", "pop3.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
-            "The time between the request and the response", HFILL } },
+        {&hf_response_in,
+         {"Response In", "pop3.response_in", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The response to this request is in this frame",
+          HFILL}},
+        {&hf_response_to,
+         {"Request In", "pop3.response_to", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0,
+          "This is a response to the request in this frame", HFILL}},
+        {&hf_time,
+         {"Response Time", "pop3.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+          "The time between the request and the response", HFILL}},
     };
     static const hf_register_info hf_template = {
-        NULL, { NULL, NULL, FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } };
-    static const ei_register_info ei_template = {
-        NULL, { NULL, PI_PROTOCOL, PI_WARN, NULL, EXPFILL } };
-    static gint *ett_own[] = { &ett_pop3, &ett_event };
+        NULL, {NULL, NULL, FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL}};
+    static const ei_register_info ei_template = {NULL, {NULL, PI_PROTOCOL, PI_WARN, NULL, EXPFILL}};
+    static gint *ett_own[] = {&ett_pop3, &ett_event};
     static uat_field_t password_fields[] = {
         UAT_FLD_CSTRING(pop3_passwords, username, "User name", "The user's login name"),
         UAT_FLD_CSTRING(pop3_passwords, password, "Password", "The user's password"),
-        UAT_END_FIELDS
-    };
+        UAT_END_FIELDS};
     hf_register_info *hf;
     ei_register_info *ei;
     gint **ett;
@@ -1618,15 +1605,13 @@ proto_register_pop3(void)
 
     pop3_module = prefs_register_protocol(proto_pop3, proto_reg_handoff_pop3);
     prefs_register_uint_preference(pop3_module, "tls_port", "POP3 over TLS port",
-                                   "TCP port of POP3 over implicit TLS (POP3S); 0 for none",
-                                   10, &pref_tls_port);
-    prefs_register_bool_preference(pop3_module, "reassemble",
-                                   "Reassemble multi-line responses",
+                                   "TCP port of POP3 over implicit TLS (POP3S); 0 for none", 10,
+                                   &pref_tls_port);
+    prefs_register_bool_preference(pop3_module, "reassemble", "Reassemble multi-line responses",
                                    "Collect the lines of each multi-line response (RETR, TOP, "
                                    "LIST, UIDL, CAPA...) into one buffer, shown when it ends",
                                    &pref_reassemble);
-    prefs_register_bool_preference(pop3_module, "imf",
-                                   "Dissect retrieved messages as IMF",
+    prefs_register_bool_preference(pop3_module, "imf", "Dissect retrieved messages as IMF",
                                    "Hand the reassembled, dot-unstuffed message of each RETR and "
                                    "TOP response to the Internet Message Format dissector "
                                    "(needs reassembly)",
@@ -1635,10 +1620,10 @@ proto_register_pop3(void)
                                    "Lines longer than this many bytes (at least 64) are decoded "
                                    "in pieces and flagged",
                                    10, &pref_max_line);
-    password_uat = uat_new("POP3 passwords", sizeof(pop3_password_t), "pop3_passwords", TRUE,
-                           &pop3_passwords, &num_pop3_passwords, UAT_AFFECTS_DISSECTION, NULL,
-                           pop3_password_copy_cb, NULL, pop3_password_free_cb, NULL, NULL,
-                           password_fields);
+    password_uat =
+        uat_new("POP3 passwords", sizeof(pop3_password_t), "pop3_passwords", TRUE, &pop3_passwords,
+                &num_pop3_passwords, UAT_AFFECTS_DISSECTION, NULL, pop3_password_copy_cb, NULL,
+                pop3_password_free_cb, NULL, NULL, password_fields);
     prefs_register_uat_preference(pop3_module, "passwords", "Known passwords",
                                   "User names and passwords used to check APOP, CRAM-MD5, "
                                   "DIGEST-MD5 and SCRAM logins (pop3.auth.verified)",

@@ -6,12 +6,12 @@
 #include "pop3decode/pop3decode.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                      \
-    }                                                                  \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 struct seen {
@@ -21,16 +21,16 @@ struct seen {
   unsigned long long last_request;
 };
 
-static int text_is(const pop3d_item *item, const char *text) {
+static int text_is(const pop3d_item* item, const char* text) {
   return item->text_length == strlen(text) && memcmp(item->text, text, item->text_length) == 0;
 }
 
-static int on_event(void *user_data, const pop3d_event *event) {
-  struct seen *s = (struct seen *)user_data;
+static int on_event(void* user_data, const pop3d_event* event) {
+  struct seen* s = (struct seen*)user_data;
   size_t i;
   ++s->events;
   for (i = 0; i < event->item_count; ++i) {
-    const pop3d_item *item = &event->items[i];
+    const pop3d_item* item = &event->items[i];
     CHECK(item->field < POP3D_FIELD_COUNT);
     CHECK(item->parent < (int32_t)i);
     if (item->field == POP3D_FIELD_AUTH_USERNAME && text_is(item, "alice")) s->saw_user_field = 1;
@@ -60,17 +60,17 @@ static int on_event(void *user_data, const pop3d_event *event) {
   return 0;
 }
 
-static int item_text_is(const pop3d_event *event, uint32_t field, const char *text) {
+static int item_text_is(const pop3d_event* event, uint32_t field, const char* text) {
   size_t i;
   for (i = 0; i < event->item_count; ++i)
     if (event->items[i].field == field && text_is(&event->items[i], text)) return 1;
   return 0;
 }
 
-static int on_sasl_event(void *user_data, const pop3d_event *event) {
+static int on_sasl_event(void* user_data, const pop3d_event* event) {
   struct sasl_counts {
     int challenge, username, verified, result_success;
-  } *s = (struct sasl_counts *)user_data;
+  }* s = (struct sasl_counts*)user_data;
   size_t i;
   if (event->kind == POP3D_EVENT_SASL_SERVER &&
       item_text_is(event, POP3D_FIELD_SASL_CRAM_CHALLENGE,
@@ -91,8 +91,8 @@ static int on_sasl_event(void *user_data, const pop3d_event *event) {
   return 0;
 }
 
-static int feed(pop3d_session *session, uint32_t dir, const char *text, struct seen *s) {
-  return pop3d_session_feed(session, dir, (const uint8_t *)text, strlen(text), on_event, s);
+static int feed(pop3d_session* session, uint32_t dir, const char* text, struct seen* s) {
+  return pop3d_session_feed(session, dir, (const uint8_t*)text, strlen(text), on_event, s);
 }
 
 int main(void) {
@@ -100,8 +100,8 @@ int main(void) {
   pop3d_options options;
   pop3d_session *session, *copy;
   size_t length = 0;
-  const char *user;
-  pop3d_url *url = NULL;
+  const char* user;
+  pop3d_url* url = NULL;
   uint32_t i;
 
   memset(&s, 0, sizeof s);
@@ -150,7 +150,7 @@ int main(void) {
   /* Errors are values. */
   CHECK(pop3d_session_feed(NULL, 0, NULL, 0, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
   session = pop3d_session_new(NULL);
-  CHECK(pop3d_session_feed(session, 7, (const uint8_t *)"x", 1, on_event, &s) ==
+  CHECK(pop3d_session_feed(session, 7, (const uint8_t*)"x", 1, on_event, &s) ==
         POP3D_ERR_INVALID_ARGUMENT);
   CHECK(pop3d_session_feed(session, 0, NULL, 1, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
   CHECK(pop3d_session_feed(session, 0, NULL, 0, NULL, NULL) == POP3D_OK);
@@ -186,15 +186,16 @@ int main(void) {
 
   /* Verification: RFC 1939's APOP example and RFC 2195's CRAM-MD5 example. */
   {
-    const char *ts = "<1896.697170952@dbc.mtview.ca.us>";
-    const char *digest = "c4c9334bac560ecc979e58001b3e22fb";
-    const char *challenge = "<1896.697170952@postoffice.reston.mci.net>";
-    const char *cram = "b913a602c7eda7a495b4e6e7334d3890";
+    const char* ts = "<1896.697170952@dbc.mtview.ca.us>";
+    const char* digest = "c4c9334bac560ecc979e58001b3e22fb";
+    const char* challenge = "<1896.697170952@postoffice.reston.mci.net>";
+    const char* cram = "b913a602c7eda7a495b4e6e7334d3890";
     CHECK(pop3d_verify_apop(ts, strlen(ts), "tanstaaf", 8, digest, 32) == 1);
     CHECK(pop3d_verify_apop(ts, strlen(ts), "wrong", 5, digest, 32) == 0);
     CHECK(pop3d_verify_apop(ts, strlen(ts), "tanstaaf", 8, "zz", 2) < 0);
     CHECK(pop3d_verify_apop(NULL, 0, "x", 1, digest, 32) == POP3D_ERR_INVALID_ARGUMENT);
-    CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaftanstaaf", 16, cram, 32) == 1);
+    CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaftanstaaf", 16, cram, 32) ==
+          1);
     CHECK(pop3d_verify_cram_md5(challenge, strlen(challenge), "tanstaaf", 8, cram, 32) == 0);
   }
 
@@ -206,21 +207,19 @@ int main(void) {
     session = pop3d_session_new(NULL);
     CHECK(pop3d_session_add_password(session, "tim", 3, "tanstaaftanstaaf", 16) == POP3D_OK);
     memset(&seen_sasl, 0, sizeof seen_sasl);
-    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)"+OK hi\r\n", 8,
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)"+OK hi\r\n", 8,
                              on_sasl_event, &seen_sasl) == POP3D_OK);
-    CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER,
-                             (const uint8_t *)"AUTH CRAM-MD5\r\n", 15, on_sasl_event,
-                             &seen_sasl) == POP3D_OK);
+    CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)"AUTH CRAM-MD5\r\n",
+                             15, on_sasl_event, &seen_sasl) == POP3D_OK);
     {
-      const char *challenge =
-          "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n";
-      const char *answer = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n";
-      CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)challenge,
+      const char* challenge = "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n";
+      const char* answer = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n";
+      CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)challenge,
                                strlen(challenge), on_sasl_event, &seen_sasl) == POP3D_OK);
-      CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t *)answer,
+      CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)answer,
                                strlen(answer), on_sasl_event, &seen_sasl) == POP3D_OK);
     }
-    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t *)"+OK in\r\n", 8,
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)"+OK in\r\n", 8,
                              on_sasl_event, &seen_sasl) == POP3D_OK);
     CHECK(seen_sasl.challenge == 1);
     CHECK(seen_sasl.username == 1);
@@ -232,14 +231,14 @@ int main(void) {
 
   /* DIGEST-MD5 (RFC 2831's example) and SCRAM-SHA-1 (RFC 5802's example) verification. */
   {
-    const char *digest_response =
+    const char* digest_response =
         "charset=utf-8,username=\"chris\",realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\","
         "nc=00000001,cnonce=\"OA6MHXh6VqTrRk\",digest-uri=\"imap/elwood.innosoft.com\","
         "response=d388dad90d4bbd760a152321f2143af7,qop=auth";
-    const char *client_first = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
-    const char *server_first =
+    const char* client_first = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
+    const char* server_first =
         "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096";
-    const char *client_final =
+    const char* client_final =
         "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
     CHECK(pop3d_verify_digest_md5(digest_response, strlen(digest_response), "secret", 6) == 1);
     CHECK(pop3d_verify_digest_md5(digest_response, strlen(digest_response), "Secret", 6) == 0);

@@ -1,9 +1,8 @@
 // Hostile streams: what a dissector meets when an attacker controls the traffic. The decoder must
 // not crash, hang, read outside its input or grow without bound, and must decode what follows.
 // (The basic line-length and pipelining bounds are in test_session.cpp.)
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -45,16 +44,30 @@ void* operator new[](std::size_t size) {
   if (void* p = counted_alloc(size)) return p;
   throw std::bad_alloc();
 }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return counted_alloc(size);
+}
 void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
   return counted_alloc(size);
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -144,8 +157,9 @@ TEST_CASE("an endless line keeps a session copy small, in each direction and mod
   const std::vector<Setup> setups{
       {"client command", {{S, "+OK hi\r\n"}}, C},
       {"server status", {{S, "+OK hi\r\n"}, {C, "NOOP\r\n"}}, S},
-      {"server data", {{S, "+OK hi\r\n"}, {C, "USER a\r\nPASS b\r\nRETR 1\r\n"},
-                       {S, "+OK\r\n+OK\r\n+OK\r\n"}}, S},
+      {"server data",
+       {{S, "+OK hi\r\n"}, {C, "USER a\r\nPASS b\r\nRETR 1\r\n"}, {S, "+OK\r\n+OK\r\n+OK\r\n"}},
+       S},
       {"SASL client", {{S, "+OK hi\r\n"}, {C, "AUTH PLAIN\r\n"}, {S, "+ \r\n"}}, C},
       {"no greeting", {}, S},
   };
@@ -184,7 +198,8 @@ TEST_CASE("a long pipeline of logins without answers stays bounded", "[hostile]"
   CHECK(clone_bytes(session) <= before + 64 * 1024);
   size_t overflows = 0;
   for (int i = 0; i < 100; ++i) {
-    session.feed(C, burst, [&](const Event& e) { overflows += e.has_anomaly(Anomaly::QUEUE_OVERFLOW); });
+    session.feed(C, burst,
+                 [&](const Event& e) { overflows += e.has_anomaly(Anomaly::QUEUE_OVERFLOW); });
     watch.fed[0] += burst.size();
   }
   CHECK(overflows == 0);  // reported once, when the queue first overflowed
@@ -341,8 +356,7 @@ TEST_CASE("random bytes in both directions: bounded output, then not POP3", "[ho
   }
 }
 
-TEST_CASE("responses with no request are matched to nothing, then decoding resumes",
-          "[hostile]") {
+TEST_CASE("responses with no request are matched to nothing, then decoding resumes", "[hostile]") {
   Session session;
   Watch watch;
   size_t without = 0;
@@ -375,7 +389,8 @@ TEST_CASE("a capture that starts inside a message, a line or an exchange", "[hos
       // Inside a body whose next line looks like a status.
       {"body", "ine\r\n+OK this is mail text\r\nmore\r\n.\r\n", ""},
       // Inside a SASL exchange: a challenge, the client's answer, then the result.
-      {"sasl", "+ PDEyMzQ1QGV4YW1wbGU+\r\n", "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"},
+      {"sasl", "+ PDEyMzQ1QGV4YW1wbGU+\r\n",
+       "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"},
       // Inside a multi-byte line, in both directions.
       {"mid-line", "K 2 octets\r\nab\r\n.\r\n", "R 1\r\n"},
   };
@@ -440,8 +455,10 @@ void check_not_pop3(const std::vector<std::pair<Direction, std::string>>& chunks
 TEST_CASE("non-POP3 traffic is called so once, not flooded with anomalies", "[hostile]") {
   SECTION("Redis") {
     std::vector<std::pair<Direction, std::string>> chunks{
-        {C, resp_command({"AUTH", "zeek"})}, {S, "+OK\r\n"},
-        {C, resp_command({"CLIENT", "SETINFO", "LIB-NAME", "redis-py"})}, {S, "+OK\r\n"}};
+        {C, resp_command({"AUTH", "zeek"})},
+        {S, "+OK\r\n"},
+        {C, resp_command({"CLIENT", "SETINFO", "LIB-NAME", "redis-py"})},
+        {S, "+OK\r\n"}};
     for (int i = 0; i < 5000; ++i) {
       chunks.emplace_back(C, resp_command({"PING"}));
       chunks.emplace_back(S, "+PONG\r\n");
@@ -457,8 +474,7 @@ TEST_CASE("non-POP3 traffic is called so once, not flooded with anomalies", "[ho
     check_not_pop3(chunks);
   }
   SECTION("SMTP") {
-    std::vector<std::pair<Direction, std::string>> chunks{
-        {S, "220 mail.example.org ESMTP\r\n"}};
+    std::vector<std::pair<Direction, std::string>> chunks{{S, "220 mail.example.org ESMTP\r\n"}};
     for (int i = 0; i < 1000; ++i) {
       chunks.emplace_back(C, "EHLO client\r\n");
       chunks.emplace_back(S, "250-mail.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n");

@@ -1,6 +1,5 @@
 // Base64 as SASL carries it (RFC 4648 section 4) and mechanism names.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "pop3decode/sasl.hpp"
@@ -9,8 +8,13 @@ namespace sasl = pop3decode::sasl;
 
 TEST_CASE("base64: RFC 4648 section 10 test vectors", "[sasl]") {
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     INFO(plain);
@@ -36,21 +40,21 @@ TEST_CASE("base64: binary round trip", "[sasl]") {
 
 TEST_CASE("base64: invalid input gives nullopt", "[sasl]") {
   const char* invalid[] = {
-      "Zg",         // no padding
-      "Zg=",        // short padding
-      "Zg===",      // too much padding
-      "Z===",       // three pad characters
-      "====",       // padding only
-      "=",          // RFC 5034's empty-response marker is not base64
-      "Zm=v",       // padding inside
-      "Zm9v=",      // length not a multiple of 4
-      "Zm9v\r\n",   // line end
-      "Zm 9v",      // space inside
-      " Zm9v",      // leading space
-      "Zm9v\t",     // tab
-      "Zm9-",       // base64url alphabet
-      "Zm9_",       // base64url alphabet
-      "Zm9vYmFy!",  // punctuation
+      "Zg",            // no padding
+      "Zg=",           // short padding
+      "Zg===",         // too much padding
+      "Z===",          // three pad characters
+      "====",          // padding only
+      "=",             // RFC 5034's empty-response marker is not base64
+      "Zm=v",          // padding inside
+      "Zm9v=",         // length not a multiple of 4
+      "Zm9v\r\n",      // line end
+      "Zm 9v",         // space inside
+      " Zm9v",         // leading space
+      "Zm9v\t",        // tab
+      "Zm9-",          // base64url alphabet
+      "Zm9_",          // base64url alphabet
+      "Zm9vYmFy!",     // punctuation
       "Zm9v\xc3\xa9",  // 8-bit bytes
   };
   for (const char* text : invalid) {

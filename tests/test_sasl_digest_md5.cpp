@@ -44,7 +44,8 @@ TEST_CASE("DIGEST-MD5: RFC 2831 section 4 exchange", "[sasl]") {
   h.expect(Field::SASL_DIGEST_NC, "00000001", at(response, "00000001"), 8);
   h.expect(Field::SASL_DIGEST_CNONCE, "OA6MHXh6VqTrRk", at(response, "\"OA6MH"), 16);
   h.expect(Field::SASL_DIGEST_URI, "imap/elwood.innosoft.com", at(response, "\"imap/"), 26);
-  h.expect(Field::SASL_DIGEST_RESPONSE, "d388dad90d4bbd760a152321f2143af7", at(response, "d388"), 32);
+  h.expect(Field::SASL_DIGEST_RESPONSE, "d388dad90d4bbd760a152321f2143af7", at(response, "d388"),
+           32);
   h.expect(Field::AUTH_SECRET, "d388dad90d4bbd760a152321f2143af7", at(response, "d388"), 32);
   h.expect(Field::SASL_DIGEST_QOP, "auth", at(response, "qop=auth") + 4, 4);
   CHECK(h.find(Field::AUTH_AUTHZID) == nullptr);
@@ -65,7 +66,8 @@ TEST_CASE("DIGEST-MD5: RFC 2831 section 4 exchange", "[sasl]") {
   CHECK(h.exchange.server_steps() == 2);
 }
 
-TEST_CASE("DIGEST-MD5: curl-style response with authzid, escapes and unknown directives", "[sasl]") {
+TEST_CASE("DIGEST-MD5: curl-style response with authzid, escapes and unknown directives",
+          "[sasl]") {
   Harness h("DIGEST-MD5");
   const std::string server_challenge =
       "realm=\"one.example\",realm=\"two.example\",nonce=\"6Zk+3w==\",qop=\"auth,auth-int\","
@@ -114,24 +116,24 @@ TEST_CASE("DIGEST-MD5: ISO 8859-1 user name without charset is shown as UTF-8", 
 
 TEST_CASE("DIGEST-MD5: malformed challenges", "[sasl]") {
   const std::string cases[] = {
-      "realm=\"x\",qop=\"auth\",algorithm=md5-sess",                     // no nonce
-      "nonce=\"a\",qop=\"auth\"",                                          // no algorithm
-      "nonce=\"a\",nonce=\"b\",algorithm=md5-sess",                       // two nonces
-      "nonce=\"a\",algorithm=md5",                                         // wrong algorithm
-      "nonce=\"a,algorithm=md5-sess",                                      // unterminated quote
-      "nonce=\"a\" algorithm=md5-sess",                                    // missing comma
-      "nonce\"a\",algorithm=md5-sess",                                     // missing '='
-      "=\"a\",algorithm=md5-sess",                                         // missing name
-      "nonce=,algorithm=md5-sess",                                         // empty value
-      "nonce=\"a\",algorithm=md5-sess,maxbuf=abc",                         // bad number
-      "nonce=\"a\",algorithm=md5-sess,maxbuf=99999999999999999999",        // overflow
-      "nonce=\"a\",algorithm=md5-sess,maxbuf=8",                           // below 16
-      "nonce=\"a\",algorithm=md5-sess,charset=latin1",                     // unknown charset
-      "nonce=\"a\",algorithm=md5-sess,qop=auth,qop=auth",                  // repeated qop
+      "realm=\"x\",qop=\"auth\",algorithm=md5-sess",                 // no nonce
+      "nonce=\"a\",qop=\"auth\"",                                    // no algorithm
+      "nonce=\"a\",nonce=\"b\",algorithm=md5-sess",                  // two nonces
+      "nonce=\"a\",algorithm=md5",                                   // wrong algorithm
+      "nonce=\"a,algorithm=md5-sess",                                // unterminated quote
+      "nonce=\"a\" algorithm=md5-sess",                              // missing comma
+      "nonce\"a\",algorithm=md5-sess",                               // missing '='
+      "=\"a\",algorithm=md5-sess",                                   // missing name
+      "nonce=,algorithm=md5-sess",                                   // empty value
+      "nonce=\"a\",algorithm=md5-sess,maxbuf=abc",                   // bad number
+      "nonce=\"a\",algorithm=md5-sess,maxbuf=99999999999999999999",  // overflow
+      "nonce=\"a\",algorithm=md5-sess,maxbuf=8",                     // below 16
+      "nonce=\"a\",algorithm=md5-sess,charset=latin1",               // unknown charset
+      "nonce=\"a\",algorithm=md5-sess,qop=auth,qop=auth",            // repeated qop
       "nonce=\"a\",algorithm=md5-sess,realm=\"" + std::string(2100, 'r') + "\"",  // over 2048
-      "rspauth=ea40f60335c427b5527b84dbabcdfff",                           // 31 digits
-      "rspauth=ea40f60335c427b5527b84dbabcdfffd,nonce=\"a\"",              // extra directive
-      "\xff\xfe",                                                          // not a list at all
+      "rspauth=ea40f60335c427b5527b84dbabcdfff",                                  // 31 digits
+      "rspauth=ea40f60335c427b5527b84dbabcdfffd,nonce=\"a\"",                     // extra directive
+      "\xff\xfe",  // not a list at all
   };
   for (const std::string& payload : cases) {
     INFO(payload.substr(0, 80));

@@ -20,7 +20,10 @@ const std::string google_error =
 TEST_CASE("XOAUTH2: token, error challenge, empty answer", "[sasl]") {
   Harness h("XOAUTH2");
   const std::string token = "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg";
-  const std::string initial = "user=someuser@example.com\x01" "auth=Bearer " + token + "\x01\x01";
+  const std::string initial =
+      "user=someuser@example.com\x01"
+      "auth=Bearer " +
+      token + "\x01\x01";
   h.client(initial);
   CHECK(h.clean());
   h.expect(Field::SASL_XOAUTH2_USER, "someuser@example.com", 5, 20);
@@ -44,22 +47,33 @@ TEST_CASE("XOAUTH2: after an empty challenge; malformed variants", "[sasl]") {
     Harness h("XOAUTH2");
     h.server("");
     CHECK(h.clean());
-    h.client("user=u\x01" "auth=bearer t0k3n==\x01\x01");  // scheme is case-insensitive
+    h.client(
+        "user=u\x01"
+        "auth=bearer t0k3n==\x01\x01");  // scheme is case-insensitive
     CHECK(h.clean());
     h.expect(Field::SASL_XOAUTH2_TOKEN, "t0k3n==", 19, 7, item_secret);
   }
   const std::string cases[] = {
-      "user=u\x01" "auth=Bearer t\x01",       // no final ^A
-      "user=u\x01" "auth=Bearer t",           // no separators at the end
-      "auth=Bearer t\x01\x01",                // no user
-      "user=u\x01\x01",                       // no token
-      "user=u\x01" "auth=Basic dTpw\x01\x01",  // not a bearer token
-      "user=u\x01" "auth=Bearer \x01\x01",    // empty token
-      "user=u\x01" "auth=Bearer a b\x01\x01",  // not a b64token
-      "user=u\x01" "auth=Bearer t\x01\x01junk",
-      "user=\x01" "auth=Bearer t\x01\x01",
-      "user=u\x01garbage\x01" "auth=Bearer t\x01\x01",
-      "user=\xff\x01" "auth=Bearer t\x01\x01",
+      "user=u\x01"
+      "auth=Bearer t\x01",  // no final ^A
+      "user=u\x01"
+      "auth=Bearer t",          // no separators at the end
+      "auth=Bearer t\x01\x01",  // no user
+      "user=u\x01\x01",         // no token
+      "user=u\x01"
+      "auth=Basic dTpw\x01\x01",  // not a bearer token
+      "user=u\x01"
+      "auth=Bearer \x01\x01",  // empty token
+      "user=u\x01"
+      "auth=Bearer a b\x01\x01",  // not a b64token
+      "user=u\x01"
+      "auth=Bearer t\x01\x01junk",
+      "user=\x01"
+      "auth=Bearer t\x01\x01",
+      "user=u\x01garbage\x01"
+      "auth=Bearer t\x01\x01",
+      "user=\xff\x01"
+      "auth=Bearer t\x01\x01",
   };
   for (const std::string& payload : cases) {
     INFO(payload);
@@ -74,7 +88,9 @@ TEST_CASE("XOAUTH2: after an empty challenge; malformed variants", "[sasl]") {
   }
   {
     Harness h("XOAUTH2");
-    h.client("user=u\x01" "auth=Bearer t\x01\x01");
+    h.client(
+        "user=u\x01"
+        "auth=Bearer t\x01\x01");
     h.server("not json");
     CHECK(h.has(Anomaly::SASL_MALFORMED));
     h.expect(Field::SASL_XOAUTH2_ERROR, "not json", 0, 8);
@@ -84,8 +100,10 @@ TEST_CASE("XOAUTH2: after an empty challenge; malformed variants", "[sasl]") {
 TEST_CASE("OAUTHBEARER: RFC 7628 section 4.1 and 4.3 examples", "[sasl]") {
   Harness h("OAUTHBEARER");
   const std::string token = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
-  const std::string initial = "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
-                              "auth=Bearer " + token + "\x01\x01";
+  const std::string initial =
+      "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
+      "auth=Bearer " +
+      token + "\x01\x01";
   h.client(initial);
   CHECK(h.clean());
   h.expect(Field::SASL_OAUTH_GS2_HEADER, "n,a=user@example.com,", 0, 21);
@@ -113,7 +131,9 @@ TEST_CASE("OAUTHBEARER: RFC 7628 section 4.1 and 4.3 examples", "[sasl]") {
 TEST_CASE("OAUTHBEARER: without authzid, other keys; malformed variants", "[sasl]") {
   {
     Harness h("OAUTHBEARER");
-    const std::string message = "y,,\x01" "auth=Bearer abc\x01mfa=otp-123\x01\x01";
+    const std::string message =
+        "y,,\x01"
+        "auth=Bearer abc\x01mfa=otp-123\x01\x01";
     h.client(message);
     CHECK(h.clean());
     h.expect(Field::SASL_OAUTH_GS2_HEADER, "y,,", 0, 3);
@@ -121,21 +141,33 @@ TEST_CASE("OAUTHBEARER: without authzid, other keys; malformed variants", "[sasl
     h.expect(Field::SASL_OAUTH_KVPAIR, "mfa=otp-123", at(message, "mfa"), 11);
   }
   const std::string cases[] = {
-      "n,a=user@example.com,\x01host=h\x01\x01",                  // no auth
-      "n,a=user@example.com,\x01" "auth=Bearer t\x01",            // unterminated
-      "n,a=user@example.com,auth=Bearer t\x01\x01",               // no ^A after the header
-      "p=tls-unique,,\x01" "auth=Bearer t\x01\x01",               // channel binding
-      "x,,\x01" "auth=Bearer t\x01\x01",                          // bad flag
-      "n,user,\x01" "auth=Bearer t\x01\x01",                      // authzid without a=
-      "n,a=us=er,\x01" "auth=Bearer t\x01\x01",                   // bad saslname
-      "n,a=,\x01" "auth=Bearer t\x01\x01",                        // empty authzid
-      "n,,\x01port=http\x01" "auth=Bearer t\x01\x01",            // port not a number
-      "n,,\x01port=65536\x01" "auth=Bearer t\x01\x01",           // port too large
-      "n,,\x01port=99999999999999999999\x01" "auth=Bearer t\x01\x01",
-      "n,,\x01" "auth=Bearer t\x01noequals\x01\x01",
-      "n,,\x01" "auth=Bearer t\x01k3y=v\x01\x01",                 // key not ALPHA
-      "n,,\x01" "auth=MAC t\x01\x01",
-      "n,,",                                                      // nothing after the header
+      "n,a=user@example.com,\x01host=h\x01\x01",  // no auth
+      "n,a=user@example.com,\x01"
+      "auth=Bearer t\x01",                           // unterminated
+      "n,a=user@example.com,auth=Bearer t\x01\x01",  // no ^A after the header
+      "p=tls-unique,,\x01"
+      "auth=Bearer t\x01\x01",  // channel binding
+      "x,,\x01"
+      "auth=Bearer t\x01\x01",  // bad flag
+      "n,user,\x01"
+      "auth=Bearer t\x01\x01",  // authzid without a=
+      "n,a=us=er,\x01"
+      "auth=Bearer t\x01\x01",  // bad saslname
+      "n,a=,\x01"
+      "auth=Bearer t\x01\x01",  // empty authzid
+      "n,,\x01port=http\x01"
+      "auth=Bearer t\x01\x01",  // port not a number
+      "n,,\x01port=65536\x01"
+      "auth=Bearer t\x01\x01",  // port too large
+      "n,,\x01port=99999999999999999999\x01"
+      "auth=Bearer t\x01\x01",
+      "n,,\x01"
+      "auth=Bearer t\x01noequals\x01\x01",
+      "n,,\x01"
+      "auth=Bearer t\x01k3y=v\x01\x01",  // key not ALPHA
+      "n,,\x01"
+      "auth=MAC t\x01\x01",
+      "n,,",  // nothing after the header
   };
   for (const std::string& payload : cases) {
     INFO(payload);
@@ -193,8 +225,7 @@ TEST_CASE("NTLM: negotiate, challenge, authenticate", "[sasl]") {
   h.server("");
   CHECK(h.clean());
 
-  const std::string negotiate =
-      ntlm_message(1, 32, 0x00003207, 12, {{16, "DOMAIN"}, {24, "WKS"}});
+  const std::string negotiate = ntlm_message(1, 32, 0x00003207, 12, {{16, "DOMAIN"}, {24, "WKS"}});
   h.client(negotiate);
   CHECK(h.clean());
   h.expect(Field::SASL_NTLM_TOKEN, negotiate, 0, negotiate.size());
@@ -210,10 +241,12 @@ TEST_CASE("NTLM: negotiate, challenge, authenticate", "[sasl]") {
   h.expect(Field::SASL_NTLM_DOMAIN, "DOMAIN", 48, 12);
 
   const std::string nt_response(24, '\x5a');
-  const std::string authenticate = ntlm_message(
-      3, 64, 0x00000001, 60,
-      {{12, std::string(24, '\0')}, {20, nt_response}, {28, utf16("DOMAIN")},
-       {36, utf16("User\xe9")}, {44, utf16("COMPUTER")}});
+  const std::string authenticate = ntlm_message(3, 64, 0x00000001, 60,
+                                                {{12, std::string(24, '\0')},
+                                                 {20, nt_response},
+                                                 {28, utf16("DOMAIN")},
+                                                 {36, utf16("User\xe9")},
+                                                 {44, utf16("COMPUTER")}});
   h.client(authenticate);
   CHECK(h.clean());
   h.expect(Field::SASL_NTLM_TOKEN, authenticate, 0, authenticate.size());
@@ -232,8 +265,8 @@ TEST_CASE("NTLM: negotiate, challenge, authenticate", "[sasl]") {
 TEST_CASE("NTLM: OEM names and malformed messages", "[sasl]") {
   {
     Harness h("NTLM");
-    const std::string authenticate = ntlm_message(
-        3, 64, 0x00000002, 60, {{28, "DOM"}, {36, "j\xfcrgen"}, {44, "PC"}});
+    const std::string authenticate =
+        ntlm_message(3, 64, 0x00000002, 60, {{28, "DOM"}, {36, "j\xfcrgen"}, {44, "PC"}});
     h.client(authenticate);
     CHECK(h.clean());
     h.expect(Field::SASL_NTLM_USER, "j\xc3\xbcrgen", 67, 6);  // OEM shown as ISO 8859-1
@@ -243,21 +276,23 @@ TEST_CASE("NTLM: OEM names and malformed messages", "[sasl]") {
   put_u32(out_of_bounds, 36 + 4, 0xFFFFFFF0u);
   std::string odd_unicode = ntlm_message(3, 64, 1, 60, {{36, "abc"}});
   const std::pair<bool, std::string> cases[] = {
-      {true, "NTLMSSP"},                                              // truncated signature
-      {true, std::string("NTLMSSQ\0\x01\0\0\0", 12)},                 // wrong signature
-      {true, std::string("NTLMSSP\0\x01\0\0\0", 12)},                 // negotiate too short
-      {true, std::string("NTLMSSP\0\x02\0\0\0", 12)},                 // challenge from client
+      {true, "NTLMSSP"},                               // truncated signature
+      {true, std::string("NTLMSSQ\0\x01\0\0\0", 12)},  // wrong signature
+      {true, std::string("NTLMSSP\0\x01\0\0\0", 12)},  // negotiate too short
+      {true, std::string("NTLMSSP\0\x02\0\0\0", 12)},  // challenge from client
       {true, std::string("NTLMSSP\0\x07\0\0\0", 12) + std::string(60, '\0')},  // unknown type
-      {true, ntlm_message(3, 64, 1, 60, {}).substr(0, 63)},           // authenticate too short
+      {true, ntlm_message(3, 64, 1, 60, {}).substr(0, 63)},  // authenticate too short
       {true, out_of_bounds},
       {true, odd_unicode},
-      {false, ntlm_message(1, 32, 0, 12, {})},                        // negotiate from server
+      {false, ntlm_message(1, 32, 0, 12, {})},  // negotiate from server
       {false, std::string("NTLMSSP\0\x02\0\0\0", 12) + std::string(8, '\0')},  // short challenge
   };
   for (const auto& [from_client, payload] : cases) {
     Harness h("NTLM");
-    if (from_client) h.client(payload);
-    else h.server(payload);
+    if (from_client)
+      h.client(payload);
+    else
+      h.server(payload);
     CHECK(h.anomaly_count(Anomaly::SASL_MALFORMED) == 1);
   }
   Harness h("NTLM");

@@ -1,4 +1,5 @@
-// SCRAM-SHA-1/256 (RFC 5802, RFC 7677), -PLUS, and SCRAM-MD5 (the draft-newman-auth-scram example exchange).
+// SCRAM-SHA-1/256 (RFC 5802, RFC 7677), -PLUS, and SCRAM-MD5 (the draft-newman-auth-scram example
+// exchange).
 #include "test_sasl_support.hpp"
 
 using namespace sasl_test;
@@ -76,8 +77,8 @@ TEST_CASE("SCRAM-SHA-256: RFC 7677 section 3 exchange with initial response", "[
       "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
   h.client(final_message);
   CHECK(h.clean());
-  h.expect(Field::SASL_SCRAM_PROOF, "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
-           at(final_message, "dHz"), 44);
+  h.expect(Field::SASL_SCRAM_PROOF,
+           "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", at(final_message, "dHz"), 44);
   h.server("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
   CHECK(h.clean());
   h.client("");
@@ -127,15 +128,17 @@ TEST_CASE("SCRAM: malformed client-first messages", "[sasl]") {
       {"SCRAM-SHA-1", "n,,n=us=2c,r=abc"},
       {"SCRAM-SHA-1", "n,,n=,r=abc"},
       {"SCRAM-SHA-1", "n,,n=\xff\xfe,r=abc"},
-      {"SCRAM-SHA-1", "n,,n=user,r=a\x7f" "b"},
+      {"SCRAM-SHA-1",
+       "n,,n=user,r=a\x7f"
+       "b"},
       {"SCRAM-SHA-1", "n,,n=user,r=abc,,"},
       {"SCRAM-SHA-1", "n,,n=user,r=abc,1=x"},
       {"SCRAM-SHA-1", "n,x=y,n=user,r=abc"},
       {"SCRAM-SHA-1", "n,user,n=user,r=abc"},
       {"SCRAM-SHA-1", "n,,"},
       {"SCRAM-SHA-1", "n,"},
-      {"SCRAM-SHA-1", "p=tls-unique,,n=user,r=abc"},   // channel binding without -PLUS
-      {"SCRAM-SHA-1-PLUS", "n,,n=user,r=abc"},         // -PLUS without channel binding
+      {"SCRAM-SHA-1", "p=tls-unique,,n=user,r=abc"},  // channel binding without -PLUS
+      {"SCRAM-SHA-1-PLUS", "n,,n=user,r=abc"},        // -PLUS without channel binding
       {"SCRAM-SHA-1-PLUS", "p=tls unique,,n=user,r=abc"},
   };
   for (const auto& [mechanism, payload] : cases) {

@@ -73,11 +73,13 @@ TEST_CASE("PLAIN: wrong NUL counts", "[sasl]") {
 
 TEST_CASE("PLAIN: malformed fields", "[sasl]") {
   const std::string cases[] = {
-      bytes("\0\0secret", 8),            // empty authcid
-      bytes("\0user\0", 6),              // empty password
-      bytes("\0us\xff" "er\0secret", 13),  // not UTF-8
-      bytes("\0user\0se\xc3", 9),        // truncated UTF-8 sequence
-      bytes("\xc0\xaf\0user\0pw", 10),   // overlong form in authzid
+      bytes("\0\0secret", 8),  // empty authcid
+      bytes("\0user\0", 6),    // empty password
+      bytes("\0us\xff"
+            "er\0secret",
+            13),                        // not UTF-8
+      bytes("\0user\0se\xc3", 9),       // truncated UTF-8 sequence
+      bytes("\xc0\xaf\0user\0pw", 10),  // overlong form in authzid
   };
   for (const std::string& payload : cases) {
     Harness h("PLAIN");
@@ -177,7 +179,7 @@ TEST_CASE("CRAM-MD5: user names with spaces and malformed answers", "[sasl]") {
       "tim b913a602c7eda7a495b4e6e7334d38900",  // 33 digits
       "tim b913a602c7eda7a495b4e6e7334d389g",   // not hex
       " b913a602c7eda7a495b4e6e7334d3890",      // no user
-      "tim ",                                    // no digest
+      "tim ",                                   // no digest
   };
   for (const char* payload : malformed) {
     INFO(payload);
@@ -226,7 +228,9 @@ TEST_CASE("EXTERNAL: authorization identity, possibly empty", "[sasl]") {
   }
   {
     Harness h("EXTERNAL");
-    h.client("us\xfe" "er");
+    h.client(
+        "us\xfe"
+        "er");
     CHECK(h.has(Anomaly::SASL_MALFORMED));
   }
 }
@@ -265,7 +269,8 @@ TEST_CASE("GSSAPI: tokens as bytes", "[sasl]") {
   Harness h("GSSAPI");
   h.server("");
   CHECK(h.items().empty());
-  const std::string token = bytes("\x60\x82\x02\x10\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 15);
+  const std::string token =
+      bytes("\x60\x82\x02\x10\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 15);
   h.client(token);
   h.expect(Field::SASL_GSSAPI_TOKEN, token, 0, token.size());
   h.server(bytes("\x60\x0b\x06\x09", 4));

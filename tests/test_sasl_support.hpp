@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +18,9 @@ using pop3decode::Field;
 using pop3decode::Item;
 namespace sasl = pop3decode::sasl;
 
-inline std::string bytes(const char* data, size_t size) { return std::string(data, size); }
+inline std::string bytes(const char* data, size_t size) {
+  return std::string(data, size);
+}
 
 class Harness {
  public:
@@ -95,8 +96,10 @@ class Harness {
     parent_ = out.add(Field::SASL, -1, 0, origin_offset, origin_length);
     source_ = out.add_buffer(payload, origin_offset, origin_length);
     const sasl::Step step{out, source_, parent_, origin_offset, origin_length};
-    if (from_client) exchange.client_step(out.buffer(source_), step);
-    else exchange.server_step(out.buffer(source_), step);
+    if (from_client)
+      exchange.client_step(out.buffer(source_), step);
+    else
+      exchange.server_step(out.buffer(source_), step);
     for (const auto& hit : out.anomalies()) {
       CHECK(hit.offset == origin_offset);
       CHECK(hit.length == origin_length);

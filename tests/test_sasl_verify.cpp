@@ -1,6 +1,5 @@
 // Credential verification against RFC examples, right and wrong passwords, malformed input.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "pop3decode/sasl.hpp"
@@ -14,21 +13,31 @@ TEST_CASE("verify APOP: RFC 1939 section 7 example", "[sasl]") {
   CHECK(sasl::verify_apop(timestamp, "tanstaaF", "c4c9334bac560ecc979e58001b3e22fb") == false);
   CHECK(sasl::verify_apop(timestamp, "", "c4c9334bac560ecc979e58001b3e22fb") == false);
   CHECK(sasl::verify_apop("<other@host>", "tanstaaf", "c4c9334bac560ecc979e58001b3e22fb") == false);
-  CHECK_FALSE(sasl::verify_apop(timestamp, "tanstaaf", "c4c9334bac560ecc979e58001b3e22f").has_value());
-  CHECK_FALSE(sasl::verify_apop(timestamp, "tanstaaf", "c4c9334bac560ecc979e58001b3e22fbb").has_value());
-  CHECK_FALSE(sasl::verify_apop(timestamp, "tanstaaf", "x4c9334bac560ecc979e58001b3e22fb").has_value());
+  CHECK_FALSE(
+      sasl::verify_apop(timestamp, "tanstaaf", "c4c9334bac560ecc979e58001b3e22f").has_value());
+  CHECK_FALSE(
+      sasl::verify_apop(timestamp, "tanstaaf", "c4c9334bac560ecc979e58001b3e22fbb").has_value());
+  CHECK_FALSE(
+      sasl::verify_apop(timestamp, "tanstaaf", "x4c9334bac560ecc979e58001b3e22fb").has_value());
   CHECK_FALSE(sasl::verify_apop(timestamp, "tanstaaf", "").has_value());
 }
 
 TEST_CASE("verify CRAM-MD5: RFC 2195 section 2 example", "[sasl]") {
   const std::string challenge = "<1896.697170952@postoffice.reston.mci.net>";
-  CHECK(sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d3890") == true);
+  CHECK(sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d3890") ==
+        true);
   CHECK(sasl::verify_cram_md5(challenge, "tanstaaf", "b913a602c7eda7a495b4e6e7334d3890") == false);
-  CHECK(sasl::verify_cram_md5(challenge + " ", "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d3890") == false);
-  CHECK_FALSE(sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d389").has_value());
-  CHECK_FALSE(sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "tim b913a602c7eda7a495b4e6e7334d3890").has_value());
+  CHECK(sasl::verify_cram_md5(challenge + " ", "tanstaaftanstaaf",
+                              "b913a602c7eda7a495b4e6e7334d3890") == false);
+  CHECK_FALSE(
+      sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d389")
+          .has_value());
+  CHECK_FALSE(
+      sasl::verify_cram_md5(challenge, "tanstaaftanstaaf", "tim b913a602c7eda7a495b4e6e7334d3890")
+          .has_value());
   // A key longer than the HMAC block is hashed first (RFC 2104); still checkable.
-  CHECK(sasl::verify_cram_md5(challenge, std::string(100, 'k'), "b913a602c7eda7a495b4e6e7334d3890") == false);
+  CHECK(sasl::verify_cram_md5(challenge, std::string(100, 'k'),
+                              "b913a602c7eda7a495b4e6e7334d3890") == false);
 }
 
 namespace {
@@ -47,8 +56,10 @@ TEST_CASE("verify DIGEST-MD5: RFC 2831 section 4 example", "[sasl]") {
   CHECK(sasl::verify_digest_md5(rfc2831_response, "") == false);
   // Directive order, spacing and empty list elements do not matter.
   const std::string reordered =
-      " qop=auth , response=D388DAD90D4BBD760A152321F2143AF7,,digest-uri=\"imap/elwood.innosoft.com\","
-      "cnonce=\"OA6MHXh6VqTrRk\",nc=00000001,nonce=\"OA6MG9tEQGm2hh\",realm=\"elwood.innosoft.com\","
+      " qop=auth , "
+      "response=D388DAD90D4BBD760A152321F2143AF7,,digest-uri=\"imap/elwood.innosoft.com\","
+      "cnonce=\"OA6MHXh6VqTrRk\",nc=00000001,nonce=\"OA6MG9tEQGm2hh\",realm=\"elwood.innosoft."
+      "com\","
       "username=\"ch\\ris\",charset=utf-8";
   CHECK(sasl::verify_digest_md5(reordered, "secret") == true);
 }
@@ -81,12 +92,13 @@ TEST_CASE("verify DIGEST-MD5: uncheckable responses", "[sasl]") {
     const size_t at = text.find(directive);
     REQUIRE(at != std::string::npos);
     const size_t value = at + directive.size();
-    const size_t end = text[value] == '"' ? text.find(',', text.find('"', value + 1))
-                                          : text.find(',', value);
+    const size_t end =
+        text[value] == '"' ? text.find(',', text.find('"', value + 1)) : text.find(',', value);
     text.erase(at, end == std::string::npos ? std::string::npos : end - at + 1);
     return text;
   };
-  for (const char* required : {"username=", "nonce=", "cnonce=", "nc=", "digest-uri=", "response="}) {
+  for (const char* required :
+       {"username=", "nonce=", "cnonce=", "nc=", "digest-uri=", "response="}) {
     INFO(required);
     CHECK_FALSE(sasl::verify_digest_md5(without(required), "secret").has_value());
   }
@@ -129,8 +141,8 @@ TEST_CASE("verify SCRAM-SHA-1: RFC 5802 section 5 example", "[sasl]") {
                                  sha1_client_final, "pencil")
                   .has_value());
   // Any change to the signed messages breaks the proof.
-  CHECK(sasl::verify_scram("SCRAM-SHA-1", "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawM",
-                           sha1_server_first, sha1_client_final, "pencil") == false);
+  CHECK(sasl::verify_scram("SCRAM-SHA-1", "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawM", sha1_server_first,
+                           sha1_client_final, "pencil") == false);
 }
 
 TEST_CASE("verify SCRAM-SHA-256: RFC 7677 section 3 example", "[sasl]") {
@@ -151,7 +163,7 @@ TEST_CASE("verify SCRAM: uncheckable input", "[sasl]") {
   };
   check("SCRAM-MD4", sha1_client_first, sha1_server_first, sha1_client_final);
   check("PLAIN", sha1_client_first, sha1_server_first, sha1_client_final);
-  check("SCRAM-SHA-1", "n=user,r=abc", sha1_server_first, sha1_client_final);  // no GS2 header
+  check("SCRAM-SHA-1", "n=user,r=abc", sha1_server_first, sha1_client_final);   // no GS2 header
   check("SCRAM-SHA-1", sha1_client_first, "r=fyko,i=4096", sha1_client_final);  // no salt
   check("SCRAM-SHA-1", sha1_client_first, "r=fyko,s=QSXCR+Q6sek8bf92", sha1_client_final);
   check("SCRAM-SHA-1", sha1_client_first, "r=fyko,s=QSXCR+Q6sek8bf9,i=4096", sha1_client_final);

@@ -2,7 +2,6 @@
 // length up to 40 and every position of one special byte, so each load width and the
 // overlapping tail loads are covered.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "../libpop3decode/src/scan.hpp"
@@ -30,7 +29,8 @@ bool visible_reference(std::string_view s) {
 }  // namespace
 
 TEST_CASE("scan: has_unusual, classify, all_visible and find agree with byte loops", "[scan]") {
-  const unsigned char specials[] = {0x00, 0x09, '\r', '\n', 0x1F, ' ', 0x7E, 0x7F, 0x80, 0xC3, 0xFF};
+  const unsigned char specials[] = {0x00, 0x09, '\r', '\n', 0x1F, ' ',
+                                    0x7E, 0x7F, 0x80, 0xC3, 0xFF};
   // Padding around the range: a scan that reads outside it would see these bytes.
   const std::string padding(24, '\0');
   for (size_t n = 0; n <= 40; ++n) {
@@ -40,8 +40,7 @@ TEST_CASE("scan: has_unusual, classify, all_visible and find agree with byte loo
         if (at < n) body[at] = static_cast<char>(special);
         const std::string buffer = padding + body + padding;
         const std::string_view s(buffer.data() + padding.size(), n);
-        INFO("length " << n << ", byte 0x" << std::hex << int(special) << " at " << std::dec
-                       << at);
+        INFO("length " << n << ", byte 0x" << std::hex << int(special) << " at " << std::dec << at);
         CHECK(scan::has_unusual(s) == unusual_reference(s));
         const auto classes = scan::classify(s);
         CHECK(classes.cr == (s.find('\r') != std::string_view::npos));

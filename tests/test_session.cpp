@@ -1,7 +1,6 @@
 // The session decoder, driven by the data vectors in tests/vectors and by direct checks.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <deque>
@@ -160,7 +159,8 @@ TEST_CASE("answers find their commands in order while the queue grows, wraps and
     ++answers;
     const Item* to = e.find(Field::RESPONSE_TO_COMMAND);
     const bool same = !waiting.empty() && e.request_id == waiting.front().id &&
-                      e.command == waiting.front().command && to && to->text == waiting.front().name;
+                      e.command == waiting.front().command && to &&
+                      to->text == waiting.front().name;
     if (!same) ++mismatches;
     if (!waiting.empty()) waiting.pop_front();
   };
@@ -171,8 +171,14 @@ TEST_CASE("answers find their commands in order while the queue grows, wraps and
     for (uint32_t i = 0; i < burst; ++i) {
       std::string line;
       switch (next(4)) {
-        case 0: waiting.push_back({0, Command::noop, "NOOP"}); line = "NOOP"; break;
-        case 1: waiting.push_back({0, Command::dele, "DELE"}); line = "DELE 1"; break;
+        case 0:
+          waiting.push_back({0, Command::noop, "NOOP"});
+          line = "NOOP";
+          break;
+        case 1:
+          waiting.push_back({0, Command::dele, "DELE"});
+          line = "DELE 1";
+          break;
         case 2: {
           const std::string user = "name" + std::to_string(next(100000));
           waiting.push_back({0, Command::user, "USER"});

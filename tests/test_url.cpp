@@ -1,6 +1,5 @@
 // POP URL parsing (RFC 2384) and the commands a URL implies.
 #include <catch2/catch.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -16,7 +15,9 @@ using Commands = std::vector<std::string>;
 
 namespace {
 
-bool parses(std::string_view text) { return parse_pop_url(text).has_value(); }
+bool parses(std::string_view text) {
+  return parse_pop_url(text).has_value();
+}
 
 PopUrl parse_valid(std::string_view text) {
   INFO("url: " << text);
@@ -148,8 +149,7 @@ TEST_CASE("POP URL ;AUTH= parameter", "[url]") {
   }
   SECTION("SASL mechanisms are sent as given") {
     CHECK(parse_valid("pop://u;AUTH=CRAM-MD5@h").commands() == Commands{"AUTH CRAM-MD5"});
-    CHECK(parse_valid("pop://u;AUTH=scram-sha-256@h").commands() ==
-          Commands{"AUTH scram-sha-256"});
+    CHECK(parse_valid("pop://u;AUTH=scram-sha-256@h").commands() == Commands{"AUTH scram-sha-256"});
     CHECK(parse_valid("pop://u;AUTH=X_OAUTH2@h").commands() == Commands{"AUTH X_OAUTH2"});
     CHECK(parse_valid("pop://u;AUTH=SCRAM%2DSHA%2D1@h").auth == "SCRAM-SHA-1");
     CHECK(parses("pop://u;AUTH=ABCDEFGHIJKLMNOPQRST@h"));  // 20 characters
@@ -166,7 +166,7 @@ TEST_CASE("POP URL ;AUTH= parameter", "[url]") {
     CHECK_FALSE(parses("pop://u;TYPE=PLAIN@h"));
     CHECK_FALSE(parses("pop://u;AUTH=PLAIN;AUTH=LOGIN@h"));
     CHECK_FALSE(parses("pop://u;AUTH =PLAIN@h"));
-    CHECK_FALSE(parses("pop://u;AUTH=PLAIN%20X@h"));      // not a mechanism name
+    CHECK_FALSE(parses("pop://u;AUTH=PLAIN%20X@h"));        // not a mechanism name
     CHECK_FALSE(parses("pop://u;AUTH=PLAIN%0D%0AQUIT@h"));  // command injection
     CHECK_FALSE(parses("pop://u;AUTH=PL.AIN@h"));
     CHECK_FALSE(parses("pop://u;AUTH=PLAIN%@h"));

@@ -56,7 +56,10 @@ inline std::string unescape(const std::string& text) {
           i += 2;
         }
         break;
-      default: out += '\\'; out += c; break;
+      default:
+        out += '\\';
+        out += c;
+        break;
     }
   }
   return out;
@@ -67,16 +70,22 @@ inline std::string escape(std::string_view bytes) {
   std::string out;
   for (char ch : bytes) {
     auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
     else if (c < 0x20 || c >= 0x7f) {
       out += "\\x";
       out += hex[c >> 4];
       out += hex[c & 15];
-    } else out += static_cast<char>(c);
+    } else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -103,7 +112,8 @@ inline Vector load_vector(const std::string& path) {
     } else if (line.rfind("gap ", 0) == 0) {
       v.chunks.push_back({line[4] == 'C' ? pop3decode::Direction::client_to_server
                                          : pop3decode::Direction::server_to_client,
-                          {}, std::stoull(line.substr(6))});
+                          {},
+                          std::stoull(line.substr(6))});
     } else if (line.rfind("password ", 0) == 0) {
       std::istringstream words(line.substr(9));
       std::string user, password;
@@ -111,9 +121,12 @@ inline Vector load_vector(const std::string& path) {
       v.passwords.emplace_back(unescape(user), unescape(password));
     } else if (line.rfind("option ", 0) == 0) {
       std::string opt = line.substr(7);
-      if (opt == "mid_stream") v.options.mid_stream = true;
-      else if (opt == "implicit_tls") v.options.implicit_tls = true;
-      else if (opt.rfind("max_line=", 0) == 0) v.options.max_line = std::stoul(opt.substr(9));
+      if (opt == "mid_stream")
+        v.options.mid_stream = true;
+      else if (opt == "implicit_tls")
+        v.options.implicit_tls = true;
+      else if (opt.rfind("max_line=", 0) == 0)
+        v.options.max_line = std::stoul(opt.substr(9));
       else if (opt.rfind("max_pending=", 0) == 0)
         v.options.max_pending = std::stoul(opt.substr(12));
     }
@@ -126,9 +139,8 @@ inline Vector load_vector(const std::string& path) {
 // One event in a stable text form: offsets, kind, request, every item and anomaly.
 inline void dump_event(std::ostringstream& out, const pop3decode::Event& e) {
   using namespace pop3decode;
-  out << event_kind_name(e.kind) << ' '
-      << (e.direction == Direction::client_to_server ? 'C' : 'S') << " @" << e.offset << '+'
-      << e.length;
+  out << event_kind_name(e.kind) << ' ' << (e.direction == Direction::client_to_server ? 'C' : 'S')
+      << " @" << e.offset << '+' << e.length;
   if (e.request_id) out << " req=" << e.request_id;
   if (e.command != Command::none) out << ' ' << command_name(e.command);
   if (e.piece) out << " piece=" << e.piece;

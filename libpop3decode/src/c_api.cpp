@@ -39,9 +39,9 @@ class CallbackHandler final : public pop3decode::EventHandler {
     if (stopped_ || callback_ == nullptr) return;
     owner_.items.clear();
     for (const auto& item : e.items) {
-      owner_.items.push_back(pop3d_item{static_cast<uint32_t>(item.field), item.parent,
-                                        item.source, item.flags, item.offset, item.length,
-                                        item.number, bytes_of(item.text), item.text.size()});
+      owner_.items.push_back(pop3d_item{static_cast<uint32_t>(item.field), item.parent, item.source,
+                                        item.flags, item.offset, item.length, item.number,
+                                        bytes_of(item.text), item.text.size()});
     }
     owner_.buffers.clear();
     for (const auto& buffer : e.buffers) {
@@ -145,11 +145,13 @@ POP3D_EXPORT pop3d_session* pop3d_session_clone(const pop3d_session* session) no
   }
 }
 
-POP3D_EXPORT void pop3d_session_free(pop3d_session* session) noexcept { delete session; }
+POP3D_EXPORT void pop3d_session_free(pop3d_session* session) noexcept {
+  delete session;
+}
 
-POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction,
-                                    const uint8_t* data, size_t length,
-                                    pop3d_event_callback callback, void* user_data) noexcept {
+POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction, const uint8_t* data,
+                                    size_t length, pop3d_event_callback callback,
+                                    void* user_data) noexcept {
   if (session == nullptr || (data == nullptr && length > 0) || direction > 1)
     return POP3D_ERR_INVALID_ARGUMENT;
   return guarded([&] {
@@ -207,8 +209,7 @@ POP3D_EXPORT uint64_t pop3d_session_offset(const pop3d_session* session,
   if (session == nullptr || direction > 1) return 0;
   return session->session.offset(static_cast<Direction>(direction));
 }
-POP3D_EXPORT const char* pop3d_session_user(const pop3d_session* session,
-                                            size_t* length) noexcept {
+POP3D_EXPORT const char* pop3d_session_user(const pop3d_session* session, size_t* length) noexcept {
   std::string_view user = session ? session->session.user() : std::string_view{};
   if (length) *length = user.size();
   return user.empty() ? nullptr : user.data();
@@ -286,23 +287,24 @@ POP3D_EXPORT const char* pop3d_state_name(uint32_t state) noexcept {
   auto name = pop3decode::state_name(static_cast<pop3decode::State>(state));
   return name.empty() ? nullptr : name.data();
 }
-POP3D_EXPORT const char* pop3d_version(void) noexcept { return POP3D_VERSION_STRING; }
+POP3D_EXPORT const char* pop3d_version(void) noexcept {
+  return POP3D_VERSION_STRING;
+}
 
 POP3D_EXPORT int pop3d_verify_apop(const char* timestamp, size_t timestamp_length,
                                    const char* password, size_t password_length,
                                    const char* hex_digest, size_t hex_digest_length) noexcept {
   if (!timestamp || !password || !hex_digest) return POP3D_ERR_INVALID_ARGUMENT;
   return guarded([&] {
-    return verification_result(pop3decode::sasl::verify_apop(
-        view(timestamp, timestamp_length), view(password, password_length),
-        view(hex_digest, hex_digest_length)));
+    return verification_result(pop3decode::sasl::verify_apop(view(timestamp, timestamp_length),
+                                                             view(password, password_length),
+                                                             view(hex_digest, hex_digest_length)));
   });
 }
 
 POP3D_EXPORT int pop3d_verify_cram_md5(const char* challenge, size_t challenge_length,
                                        const char* password, size_t password_length,
-                                       const char* hex_digest,
-                                       size_t hex_digest_length) noexcept {
+                                       const char* hex_digest, size_t hex_digest_length) noexcept {
   if (!challenge || !password || !hex_digest) return POP3D_ERR_INVALID_ARGUMENT;
   return guarded([&] {
     return verification_result(pop3decode::sasl::verify_cram_md5(
@@ -311,9 +313,8 @@ POP3D_EXPORT int pop3d_verify_cram_md5(const char* challenge, size_t challenge_l
   });
 }
 
-POP3D_EXPORT int pop3d_verify_digest_md5(const char* client_response,
-                                         size_t client_response_length, const char* password,
-                                         size_t password_length) noexcept {
+POP3D_EXPORT int pop3d_verify_digest_md5(const char* client_response, size_t client_response_length,
+                                         const char* password, size_t password_length) noexcept {
   if (!client_response || !password) return POP3D_ERR_INVALID_ARGUMENT;
   return guarded([&] {
     return verification_result(pop3decode::sasl::verify_digest_md5(
@@ -330,9 +331,8 @@ POP3D_EXPORT int pop3d_verify_scram(const char* mechanism, const char* client_fi
     return POP3D_ERR_INVALID_ARGUMENT;
   return guarded([&] {
     return verification_result(pop3decode::sasl::verify_scram(
-        mechanism, view(client_first, client_first_length),
-        view(server_first, server_first_length), view(client_final, client_final_length),
-        view(password, password_length)));
+        mechanism, view(client_first, client_first_length), view(server_first, server_first_length),
+        view(client_final, client_final_length), view(password, password_length)));
   });
 }
 
@@ -353,7 +353,9 @@ POP3D_EXPORT int pop3d_url_parse(const char* url, size_t length, pop3d_url** out
   });
 }
 
-POP3D_EXPORT void pop3d_url_free(pop3d_url* url) noexcept { delete url; }
+POP3D_EXPORT void pop3d_url_free(pop3d_url* url) noexcept {
+  delete url;
+}
 POP3D_EXPORT const char* pop3d_url_user(const pop3d_url* url) noexcept {
   return url ? url->url.user.c_str() : nullptr;
 }

@@ -8,8 +8,12 @@
 namespace pop3decode {
 namespace {
 
-constexpr char to_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? char(c - 32) : c; }
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr char to_upper(char c) noexcept {
+  return c >= 'a' && c <= 'z' ? char(c - 32) : c;
+}
+constexpr bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 constexpr bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -51,24 +55,12 @@ struct CommandSpec {
 };
 
 constexpr std::array<CommandSpec, 19> command_specs{{
-    {"USER", Command::user, 1, 255},
-    {"PASS", Command::pass, 1, 255},
-    {"APOP", Command::apop, 2, 2},
-    {"AUTH", Command::auth, 0, 2},
-    {"STAT", Command::stat, 0, 0},
-    {"LIST", Command::list, 0, 1},
-    {"RETR", Command::retr, 1, 1},
-    {"DELE", Command::dele, 1, 1},
-    {"NOOP", Command::noop, 0, 0},
-    {"RSET", Command::rset, 0, 0},
-    {"QUIT", Command::quit, 0, 0},
-    {"TOP", Command::top, 2, 2},
-    {"UIDL", Command::uidl, 0, 1},
-    {"CAPA", Command::capa, 0, 0},
-    {"STLS", Command::stls, 0, 0},
-    {"UTF8", Command::utf8, 0, 0},
-    {"LANG", Command::lang, 0, 1},
-    {"LAST", Command::last, 0, 0},
+    {"USER", Command::user, 1, 255}, {"PASS", Command::pass, 1, 255}, {"APOP", Command::apop, 2, 2},
+    {"AUTH", Command::auth, 0, 2},   {"STAT", Command::stat, 0, 0},   {"LIST", Command::list, 0, 1},
+    {"RETR", Command::retr, 1, 1},   {"DELE", Command::dele, 1, 1},   {"NOOP", Command::noop, 0, 0},
+    {"RSET", Command::rset, 0, 0},   {"QUIT", Command::quit, 0, 0},   {"TOP", Command::top, 2, 2},
+    {"UIDL", Command::uidl, 0, 1},   {"CAPA", Command::capa, 0, 0},   {"STLS", Command::stls, 0, 0},
+    {"UTF8", Command::utf8, 0, 0},   {"LANG", Command::lang, 0, 1},   {"LAST", Command::last, 0, 0},
     {"XTND", Command::xtnd, 1, 255},
 }};
 
@@ -167,8 +159,8 @@ std::optional<uint64_t> parse_decimal(std::string_view digits) noexcept {
 
 Command command_from_verb(std::string_view verb) noexcept {
   if (verb.size() == 3 || verb.size() == 4) {
-    const uint64_t key = verb.size() == 4 ? scan::upper_key<4>(verb.data())
-                                          : scan::upper_key<3>(verb.data());
+    const uint64_t key =
+        verb.size() == 4 ? scan::upper_key<4>(verb.data()) : scan::upper_key<3>(verb.data());
     const size_t entry = verb_slots[verb_slot(key, verb_multiplier)];
     if (entry != 0 && verb_keys[entry - 1] == key) return command_specs[entry - 1].command;
   }
@@ -303,8 +295,8 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
           out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(args[1]), args[1].text.size());
         } else {
           result.lines = *n;
-          out.add_number(Field::REQUEST_LINES, request, 0, arg_offset(args[1]),
-                         args[1].text.size(), *n);
+          out.add_number(Field::REQUEST_LINES, request, 0, arg_offset(args[1]), args[1].text.size(),
+                         *n);
         }
       }
       break;
@@ -316,8 +308,7 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
           out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(tag), tag.text.size());
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return result;
 }
@@ -520,15 +511,13 @@ LeadingNumber leading_number(std::string_view text) noexcept {
 
 }  // namespace
 
-bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out,
-                int32_t parent) {
+bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out, int32_t parent) {
   // Fast path: "<count> <size>" exactly; anything else goes the general way below.
   if (const LeadingNumber count = leading_number(description); count.ok) {
     const std::string_view rest = description.substr(count.digits + 1);
     if (const auto size = parse_decimal(rest)) {
       out.add_number(Field::STAT_MESSAGES, parent, 0, offset, count.digits, count.value);
-      out.add_number(Field::STAT_OCTETS, parent, 0, offset + count.digits + 1, rest.size(),
-                     *size);
+      out.add_number(Field::STAT_OCTETS, parent, 0, offset + count.digits + 1, rest.size(), *size);
       return true;
     }
   }
@@ -546,8 +535,7 @@ bool parse_stat(std::string_view description, uint64_t offset, EventBuilder& out
   return true;
 }
 
-bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& out,
-                        int32_t parent) {
+bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& out, int32_t parent) {
   // Fast path: "<number> <size>" exactly, number not 0.
   if (const LeadingNumber number = leading_number(text); number.ok && number.value != 0) {
     const std::string_view rest = text.substr(number.digits + 1);
@@ -566,15 +554,14 @@ bool parse_scan_listing(std::string_view text, uint64_t offset, EventBuilder& ou
     return false;
   }
   int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
-  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position,
-                 pair.first.text.size(), *number);
-  out.add_number(Field::MSG_SIZE, msg, 0, offset + pair.second.position,
-                 pair.second.text.size(), *size);
+  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position, pair.first.text.size(),
+                 *number);
+  out.add_number(Field::MSG_SIZE, msg, 0, offset + pair.second.position, pair.second.text.size(),
+                 *size);
   return true;
 }
 
-bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& out,
-                        int32_t parent) {
+bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& out, int32_t parent) {
   // Fast path: "<number> <uid>" with number not 0 and a valid uid (so one word: no spaces).
   if (const LeadingNumber number = leading_number(text); number.ok && number.value != 0) {
     const std::string_view uid = text.substr(number.digits + 1);
@@ -592,8 +579,8 @@ bool parse_uidl_listing(std::string_view text, uint64_t offset, EventBuilder& ou
     return false;
   }
   int32_t msg = out.add(Field::MSG, parent, 0, offset, text.size());
-  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position,
-                 pair.first.text.size(), *number);
+  out.add_number(Field::MSG_NUMBER, msg, 0, offset + pair.first.position, pair.first.text.size(),
+                 *number);
   // RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E.
   const Word& uid = pair.second;
   out.add(Field::MSG_UID, msg, 0, offset + uid.position, uid.text.size(), uid.text);
@@ -683,8 +670,8 @@ ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventB
     }
     // A known name run together with its argument ("EXPIRENEVER", "LOGIN-DELAY900").
     for (const auto& s : capa_specs) {
-      if (name->text.size() > s.name.size() && iequals(name->text.substr(0, s.name.size()), s.name) &&
-          s.kind != CapaKind::flag) {
+      if (name->text.size() > s.name.size() &&
+          iequals(name->text.substr(0, s.name.size()), s.name) && s.kind != CapaKind::flag) {
         out.anomaly(Anomaly::CAPA_MALFORMED, at(*name), name->text.size());
         return result;
       }
@@ -720,8 +707,7 @@ ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventB
         out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
         break;
       }
-      out.add_number(Field::CAPA_LOGIN_DELAY, capa, 0, at(args[0]), args[0].text.size(),
-                     *seconds);
+      out.add_number(Field::CAPA_LOGIN_DELAY, capa, 0, at(args[0]), args[0].text.size(), *seconds);
       user_qualifier(1);
       break;
     }
@@ -750,9 +736,7 @@ ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventB
       out.add(Field::CAPA_IMPLEMENTATION, capa, 0, at(text), text.text.size(), text.text);
       break;
     }
-    case CapaKind::optional_user:
-      user_qualifier(0);
-      break;
+    case CapaKind::optional_user: user_qualifier(0); break;
   }
   return result;
 }

@@ -26,7 +26,8 @@ constexpr std::array<int8_t, 256> decode_table = make_decode_table();
 std::optional<std::string> decode_base64(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   size_t padding = 0;
-  if (!text.empty() && text.back() == '=') padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  if (!text.empty() && text.back() == '=')
+    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
   std::string bytes;
   bytes.reserve(text.size() / 4 * 3);
   const size_t data_length = text.size() - padding;

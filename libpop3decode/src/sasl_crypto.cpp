@@ -42,8 +42,7 @@ std::optional<std::string> digest(Hash hash, std::string_view data) {
   if (md == nullptr) return std::nullopt;
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int out_length = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &out_length, md, nullptr) != 1)
-    return std::nullopt;
+  if (EVP_Digest(data.data(), data.size(), out, &out_length, md, nullptr) != 1) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(out), out_length);
 }
 
@@ -70,12 +69,11 @@ std::optional<std::string> pbkdf2(Hash hash, std::string_view password, std::str
     return std::nullopt;
   std::string out(hash_size(hash), '\0');
   static const char empty[1] = {0};
-  if (PKCS5_PBKDF2_HMAC(password.empty() ? empty : password.data(),
-                        static_cast<int>(password.size()),
-                        reinterpret_cast<const unsigned char*>(salt.empty() ? empty : salt.data()),
-                        static_cast<int>(salt.size()), static_cast<int>(iterations), md,
-                        static_cast<int>(out.size()),
-                        reinterpret_cast<unsigned char*>(out.data())) != 1)
+  if (PKCS5_PBKDF2_HMAC(
+          password.empty() ? empty : password.data(), static_cast<int>(password.size()),
+          reinterpret_cast<const unsigned char*>(salt.empty() ? empty : salt.data()),
+          static_cast<int>(salt.size()), static_cast<int>(iterations), md,
+          static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data())) != 1)
     return std::nullopt;
   return out;
 }

@@ -5,7 +5,9 @@ namespace pop3decode::sasl::detail {
 
 namespace {
 
-bool is_lws(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_lws(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // RFC 2616 section 2.2 token characters, which RFC 2831 section 7.1 uses.
 bool is_token_char(char c) noexcept {
@@ -120,8 +122,10 @@ bool add_common_directive(const Directive& d, StepWriter& w) {
   } else if (iequals(d.name, "maxbuf")) {
     // RFC 2831 section 2.1.1: a decimal number from 16 to 16777215.
     const std::optional<uint32_t> maxbuf = parse_u32(d.value);
-    if (maxbuf) w.add_number(Field::SASL_DIGEST_MAXBUF, d.value_offset, d.value_length, *maxbuf);
-    else w.add(Field::SASL_DIGEST_DIRECTIVE, d.offset, d.length);
+    if (maxbuf)
+      w.add_number(Field::SASL_DIGEST_MAXBUF, d.value_offset, d.value_length, *maxbuf);
+    else
+      w.add(Field::SASL_DIGEST_DIRECTIVE, d.offset, d.length);
     if (!maxbuf || *maxbuf < 16 || *maxbuf > 16777215) w.malformed();
   } else {
     return false;

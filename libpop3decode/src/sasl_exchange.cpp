@@ -73,7 +73,9 @@ Mechanism mechanism_from_name(std::string_view name) noexcept {
   return Mechanism::unknown;
 }
 
-std::string_view mechanism_name(Mechanism mechanism) noexcept { return info(mechanism).name; }
+std::string_view mechanism_name(Mechanism mechanism) noexcept {
+  return info(mechanism).name;
+}
 
 struct Exchange::Impl {
   detail::ExchangeState state;
@@ -105,8 +107,12 @@ const Credentials& Exchange::credentials() const noexcept {
   return impl_ ? impl_->state.credentials : no_credentials;
 }
 
-uint32_t Exchange::client_steps() const noexcept { return impl_ ? impl_->state.client_steps : 0; }
-uint32_t Exchange::server_steps() const noexcept { return impl_ ? impl_->state.server_steps : 0; }
+uint32_t Exchange::client_steps() const noexcept {
+  return impl_ ? impl_->state.client_steps : 0;
+}
+uint32_t Exchange::server_steps() const noexcept {
+  return impl_ ? impl_->state.server_steps : 0;
+}
 
 void Exchange::client_step(std::string_view payload, const Step& step) {
   if (!impl_) return;
@@ -192,8 +198,7 @@ std::optional<bool> Exchange::verify(std::string_view password) const {
       if (state.scram_md5_client_final.empty()) return std::nullopt;
       return detail::verify_scram_md5(state.scram_md5_client_first, state.scram_md5_server_first,
                                       state.scram_md5_client_final, password);
-    default:
-      break;
+    default: break;
   }
   if (is_scram_sha(state.mechanism)) {
     if (state.scram_client_first.empty() || state.scram_server_first.empty() ||

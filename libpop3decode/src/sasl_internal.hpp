@@ -141,10 +141,10 @@ void gssapi_step(ExchangeState& state, StepWriter& w);
 
 struct Directive {
   std::string_view name;
-  std::string value;          // unquoted and unescaped
-  size_t offset = 0;          // the whole "name=value"
+  std::string value;  // unquoted and unescaped
+  size_t offset = 0;  // the whole "name=value"
   size_t length = 0;
-  size_t value_offset = 0;    // the value as on the wire (with its quotes)
+  size_t value_offset = 0;  // the value as on the wire (with its quotes)
   size_t value_length = 0;
   bool quoted = false;
 };

@@ -135,16 +135,24 @@ void ntlm_message(ExchangeState& state, StepWriter& w, bool from_client) {
   const uint32_t type = read_u32(p, 8);
   w.add_number(Field::SASL_NTLM_MESSAGE_TYPE, 8, 4, type);
   bool ok = true;
-  if (from_client && type == 1) decode_negotiate(w, ok);
-  else if (!from_client && type == 2) decode_challenge(w, ok);
-  else if (from_client && type == 3) decode_authenticate(state, w, ok);
-  else ok = false;
+  if (from_client && type == 1)
+    decode_negotiate(w, ok);
+  else if (!from_client && type == 2)
+    decode_challenge(w, ok);
+  else if (from_client && type == 3)
+    decode_authenticate(state, w, ok);
+  else
+    ok = false;
   if (!ok) w.malformed();
 }
 
 }  // namespace
 
-void ntlm_client(ExchangeState& state, StepWriter& w) { ntlm_message(state, w, true); }
-void ntlm_server(ExchangeState& state, StepWriter& w) { ntlm_message(state, w, false); }
+void ntlm_client(ExchangeState& state, StepWriter& w) {
+  ntlm_message(state, w, true);
+}
+void ntlm_server(ExchangeState& state, StepWriter& w) {
+  ntlm_message(state, w, false);
+}
 
 }  // namespace pop3decode::sasl::detail

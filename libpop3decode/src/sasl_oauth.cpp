@@ -118,7 +118,9 @@ void xoauth2_client(ExchangeState& state, StepWriter& w) {
   if (!terminated || !user_seen || !auth_seen || !well_formed) w.malformed();
 }
 
-void xoauth2_server(ExchangeState&, StepWriter& w) { json_error(w, Field::SASL_XOAUTH2_ERROR); }
+void xoauth2_server(ExchangeState&, StepWriter& w) {
+  json_error(w, Field::SASL_XOAUTH2_ERROR);
+}
 
 // RFC 7628 section 3.1: gs2-header kvsep *kvpair kvsep.
 void oauthbearer_client(ExchangeState& state, StepWriter& w) {
@@ -129,7 +131,8 @@ void oauthbearer_client(ExchangeState& state, StepWriter& w) {
     return;
   }
   const size_t flag_end = p.find(',');
-  const size_t header_end = flag_end == std::string_view::npos ? flag_end : p.find(',', flag_end + 1);
+  const size_t header_end =
+      flag_end == std::string_view::npos ? flag_end : p.find(',', flag_end + 1);
   if (header_end == std::string_view::npos) {
     w.malformed();
     w.add_unknown_payload();
@@ -183,6 +186,8 @@ void oauthbearer_client(ExchangeState& state, StepWriter& w) {
   if (!terminated || !auth_seen || !well_formed) w.malformed();
 }
 
-void oauthbearer_server(ExchangeState&, StepWriter& w) { json_error(w, Field::SASL_OAUTH_ERROR); }
+void oauthbearer_server(ExchangeState&, StepWriter& w) {
+  json_error(w, Field::SASL_OAUTH_ERROR);
+}
 
 }  // namespace pop3decode::sasl::detail

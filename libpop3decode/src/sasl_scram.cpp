@@ -27,7 +27,9 @@ std::optional<std::string> decode_saslname(std::string_view text) {
 
 namespace {
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // One attr-val of RFC 5802 section 7, with its position in the payload.
 struct Attribute {
@@ -155,8 +157,7 @@ void scram_client_first(ExchangeState& state, StepWriter& w) {
     return;
   }
   if (header_end > authzid_start) {
-    const std::vector<Attribute> authzid =
-        split_attributes(p.substr(0, header_end), authzid_start);
+    const std::vector<Attribute> authzid = split_attributes(p.substr(0, header_end), authzid_start);
     if (authzid.size() == 1 && authzid[0].key == 'a' && authzid[0].well_formed) {
       if (auto name = add_saslname(w, authzid[0], Field::SASL_SCRAM_AUTHZID, Field::AUTH_AUTHZID))
         state.credentials.authzid = std::move(*name);
@@ -195,7 +196,7 @@ void scram_client_final(ExchangeState& state, StepWriter& w) {
       const std::optional<std::string> binding = decode_base64(a.value);
       const std::string& header = state.scram_gs2_header;
       if (!binding || (!header.empty() && (binding->compare(0, header.size(), header) != 0 ||
-                                          (header[0] != 'p' && binding->size() != header.size()))))
+                                           (header[0] != 'p' && binding->size() != header.size()))))
         w.malformed();
     } else if (a.key == 'r' && a.well_formed) {
       w.add(Field::SASL_SCRAM_NONCE, a.value_offset, a.value.size());
@@ -285,8 +286,10 @@ void scram_server(ExchangeState& state, StepWriter& w) {
     w.malformed();
     return;
   }
-  if (p.substr(0, 2) == "v=" || p.substr(0, 2) == "e=") scram_server_final(state, w);
-  else scram_server_first(state, w);
+  if (p.substr(0, 2) == "v=" || p.substr(0, 2) == "e=")
+    scram_server_final(state, w);
+  else
+    scram_server_first(state, w);
 }
 
 // ---- SCRAM-MD5 --------------------------------------------------------------------------------

@@ -93,9 +93,7 @@ void login_client(ExchangeState& state, StepWriter& w) {
       state.password_seen = true;
       state.login_expect = LoginExpect::nothing;
       break;
-    case LoginExpect::nothing:
-      w.add_unknown_payload();
-      break;
+    case LoginExpect::nothing: w.add_unknown_payload(); break;
   }
 }
 

@@ -7,7 +7,9 @@ namespace pop3decode::sasl::detail {
 
 namespace {
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -74,9 +76,8 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
 }
 
 size_t utf8_length(std::string_view utf8) noexcept {
-  return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
-    return (static_cast<uint8_t>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      utf8.begin(), utf8.end(), [](char c) { return (static_cast<uint8_t>(c) & 0xC0) != 0x80; }));
 }
 
 bool is_hex(std::string_view text) noexcept {
@@ -142,7 +143,8 @@ std::optional<std::string> utf16le_to_utf8(std::string_view bytes) {
   out.reserve(bytes.size());
   const size_t units = bytes.size() / 2;
   auto unit_at = [&](size_t k) -> uint32_t {
-    return static_cast<uint8_t>(bytes[2 * k]) | (static_cast<uint32_t>(static_cast<uint8_t>(bytes[2 * k + 1])) << 8);
+    return static_cast<uint8_t>(bytes[2 * k]) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(bytes[2 * k + 1])) << 8);
   };
   for (size_t k = 0; k < units; ++k) {
     uint32_t unit = unit_at(k);
@@ -169,7 +171,8 @@ std::optional<std::string> utf8_to_latin1(std::string_view utf8) {
       out.push_back(static_cast<char>(b));
     } else if ((b == 0xC2 || b == 0xC3) && i + 1 < utf8.size() &&
                (static_cast<uint8_t>(utf8[i + 1]) & 0xC0) == 0x80) {
-      out.push_back(static_cast<char>(((b & 0x03) << 6) | (static_cast<uint8_t>(utf8[i + 1]) & 0x3F)));
+      out.push_back(
+          static_cast<char>(((b & 0x03) << 6) | (static_cast<uint8_t>(utf8[i + 1]) & 0x3F)));
       ++i;
     } else {
       return std::nullopt;
@@ -205,15 +208,13 @@ int32_t StepWriter::add_value(Field field, size_t offset, size_t length, std::st
   length = std::min(length, payload_.size() - offset);
   std::string_view raw = payload_.substr(offset, length);
   std::string_view text = raw == value ? raw : step_.out.own(std::move(value));
-  return step_.out.add(field, step_.parent, step_.source, position(offset), length, text, 0,
-                       flags);
+  return step_.out.add(field, step_.parent, step_.source, position(offset), length, text, 0, flags);
 }
 
 int32_t StepWriter::add_number(Field field, size_t offset, size_t length, uint64_t number) {
   offset = std::min(offset, payload_.size());
   length = std::min(length, payload_.size() - offset);
-  return step_.out.add_number(field, step_.parent, step_.source, position(offset), length,
-                              number);
+  return step_.out.add_number(field, step_.parent, step_.source, position(offset), length, number);
 }
 
 void StepWriter::add_unknown_payload() {

@@ -48,8 +48,10 @@ std::optional<Hash> scram_hash_from_name(std::string_view mechanism) noexcept {
     std::string_view name;
     Hash hash;
   };
-  constexpr Name names[] = {{"SCRAM-SHA-1", Hash::sha1},     {"SCRAM-SHA-224", Hash::sha224},
-                            {"SCRAM-SHA-256", Hash::sha256}, {"SCRAM-SHA-384", Hash::sha384},
+  constexpr Name names[] = {{"SCRAM-SHA-1", Hash::sha1},
+                            {"SCRAM-SHA-224", Hash::sha224},
+                            {"SCRAM-SHA-256", Hash::sha256},
+                            {"SCRAM-SHA-384", Hash::sha384},
                             {"SCRAM-SHA-512", Hash::sha512}};
   for (const Name& entry : names)
     if (detail::iequals(entry.name, mechanism)) return entry.hash;

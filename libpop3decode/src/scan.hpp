@@ -18,7 +18,9 @@ inline constexpr uint64_t lows = 0x7F7F7F7F7F7F7F7FULL;
 inline constexpr uint64_t highs = 0x8080808080808080ULL;
 
 // 0x80 in exactly the bytes of w that are 0 (no carry crosses bytes, so no false positives).
-constexpr uint64_t zero_bytes(uint64_t w) noexcept { return ~(((w & lows) + lows) | w) & highs; }
+constexpr uint64_t zero_bytes(uint64_t w) noexcept {
+  return ~(((w & lows) + lows) | w) & highs;
+}
 constexpr uint64_t bytes_equal(uint64_t w, unsigned char c) noexcept {
   return zero_bytes(w ^ (ones * c));
 }
@@ -69,8 +71,8 @@ inline uint64_t upper_key(const char* p) noexcept {
     for (size_t i = 0; i < N; ++i) w |= uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
   }
   const uint64_t x = w & lows;
-  const uint64_t at_least_a = x + ones * (0x80 - 'a');      // high bit set iff x >= 'a'
-  const uint64_t above_z = x + ones * (0x80 - 'z' - 1);     // high bit set iff x > 'z'
+  const uint64_t at_least_a = x + ones * (0x80 - 'a');        // high bit set iff x >= 'a'
+  const uint64_t above_z = x + ones * (0x80 - 'z' - 1);       // high bit set iff x > 'z'
   const uint64_t lower = at_least_a & ~above_z & ~w & highs;  // 'a'..'z' (not 8-bit bytes)
   return (w - (lower >> 2)) | (uint64_t(N) << 56);            // minus 0x20 in those bytes
 }

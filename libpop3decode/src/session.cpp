@@ -43,10 +43,8 @@ constexpr bool transaction_only(Command c) noexcept {
     case Command::top:
     case Command::uidl:
     case Command::last:
-    case Command::xtnd:
-      return true;
-    default:
-      return false;
+    case Command::xtnd: return true;
+    default: return false;
   }
 }
 
@@ -176,8 +174,8 @@ void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
   }
 }
 
-void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset,
-                               std::string_view bytes, EventHandler& h, bool with_item) {
+void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
+                               EventHandler& h, bool with_item) {
   Event ev;
   ev.kind = kind;
   ev.direction = d;
@@ -216,9 +214,9 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
     // general path below.
     if (found && d == Direction::server_to_client && ds.mode == Mode::lines &&
         server_mode_ == ServerMode::data &&
-        (data_command_ == Command::retr || data_command_ == Command::top) &&
-        ds.partial.empty() && ds.piece == 0 && segment >= 2 && segment <= max_line &&
-        start[segment - 1] == '\r' && start[0] != '.') {
+        (data_command_ == Command::retr || data_command_ == Command::top) && ds.partial.empty() &&
+        ds.piece == 0 && segment >= 2 && segment <= max_line && start[segment - 1] == '\r' &&
+        start[0] != '.') {
       Line line;
       line.raw = std::string_view(start, segment + 1);
       line.content = std::string_view(start, segment - 1);
@@ -463,15 +461,9 @@ void Session::command_line(const Line& line, EventHandler& h) {
     case Command::apop:
     case Command::auth:
     case Command::stls:
-    case Command::utf8:
-      allowed = effective == State::authorization;
-      break;
-    case Command::pass:
-      allowed = effective == State::authorization && user_named_;
-      break;
-    default:
-      allowed = !transaction_only(cmd.command) || effective == State::transaction;
-      break;
+    case Command::utf8: allowed = effective == State::authorization; break;
+    case Command::pass: allowed = effective == State::authorization && user_named_; break;
+    default: allowed = !transaction_only(cmd.command) || effective == State::transaction; break;
   }
   // RFC 1939 section 5: message numbers run from 1 to the count STAT gave.
   if (cmd.has_message && maildrop_messages_ && cmd.message > *maildrop_messages_) {
@@ -514,8 +506,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
     case Command::pass:
       argument = cmd.password;
       ++pending_logins_;
-      if (!tls_) builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset,
-                                  cmd.password.size());
+      if (!tls_)
+        builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset, cmd.password.size());
       break;
     case Command::apop:
       argument = cmd.name;
@@ -551,25 +543,21 @@ void Session::command_line(const Line& line, EventHandler& h) {
           builder_.add(Field::SASL_INITIAL_RESPONSE, request, 0, cmd.initial_response_offset,
                        cmd.initial_response.size(), cmd.initial_response);
           // RFC 5034 section 4: "=" stands for an empty initial response.
-          std::string_view text = cmd.initial_response == "=" ? std::string_view{}
-                                                              : cmd.initial_response;
+          std::string_view text =
+              cmd.initial_response == "=" ? std::string_view{} : cmd.initial_response;
           sasl_step(Direction::client_to_server, text, cmd.initial_response_offset, request);
         }
       }
       break;
-    case Command::quit:
-      quit_sent_ = true;
-      break;
-    default:
-      break;
+    case Command::quit: quit_sent_ = true; break;
+    default: break;
   }
 
   const Command command = cmd.command;
   if (pending_.size() >= options_.max_pending) {
     // Responses come in order, so the oldest commands keep their place for matching; the
     // newest is not queued and its response will be read without knowing its command.
-    if (!queue_overflowed_)
-      builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
+    if (!queue_overflowed_) builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
     queue_overflowed_ = true;
     ++unqueued_commands_;
     if (command == Command::pass || command == Command::apop || sasl_login)
@@ -593,8 +581,7 @@ void Session::command_line(const Line& line, EventHandler& h) {
 
 // One SASL step's text (base64 or empty), from either side: the step subtree, the decoded
 // buffer, and the mechanism's own decode.
-void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset,
-                        int32_t parent) {
+void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent) {
   ++exchange_steps_;
   const int32_t step = builder_.add(Field::SASL, parent, 0, text_offset, text.size());
   builder_.add_generated(Field::SASL_MECHANISM, step, exchange_mechanism_);
@@ -629,8 +616,8 @@ void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset
 
 void Session::sasl_client_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
-  const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
-                                   line.content);
+  const int32_t top =
+      builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
   if (exchange_cancelled_) {
     builder_.anomaly(Anomaly::SASL_DATA_AFTER_CANCEL, line.offset, line.raw.size());
   } else if (line.content == "*") {
@@ -662,15 +649,9 @@ void Session::server_line(const Line& line, EventHandler& h) {
       }
       greeting_line(line, h);
       return;
-    case ServerMode::status:
-      status_line(line, h);
-      return;
-    case ServerMode::data:
-      data_line(line, h);
-      return;
-    case ServerMode::unknown_data:
-      unknown_data_line(line, h);
-      return;
+    case ServerMode::status: status_line(line, h); return;
+    case ServerMode::data: data_line(line, h); return;
+    case ServerMode::unknown_data: unknown_data_line(line, h); return;
   }
 }
 
@@ -769,19 +750,14 @@ void Session::status_line(const Line& line, EventHandler& h) {
     switch (command) {
       case Command::retr:
       case Command::top:
-      case Command::capa:
-        multiline = true;
-        break;
+      case Command::capa: multiline = true; break;
       case Command::list:
       case Command::uidl:
-      case Command::lang:
-        multiline = !pending.has_argument;
-        break;
+      case Command::lang: multiline = !pending.has_argument; break;
       case Command::auth:
         multiline = !pending.sasl;  // bare AUTH: the mechanism list (RFC 1734 usage)
         break;
-      default:
-        break;
+      default: break;
     }
   }
   if (multiline) builder_.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
@@ -800,15 +776,14 @@ void Session::status_line(const Line& line, EventHandler& h) {
       case Command::uidl:
         parse_uidl_listing(status.description, status.description_offset, builder_, response);
         break;
-      default:
-        break;
+      default: break;
     }
   }
   if (ok && (command == Command::retr || command == Command::top)) {
     if (auto octets = parse_octets(status.description)) {
       size_t digits = status.description.find(' ');
-      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset,
-                          digits, *octets);
+      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset, digits,
+                          *octets);
     }
   }
 
@@ -880,8 +855,7 @@ void Session::status_line(const Line& line, EventHandler& h) {
         state_change = true;
       }
       break;
-    default:
-      break;
+    default: break;
   }
 
   if (multiline) {
@@ -910,16 +884,16 @@ void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& 
   emit_generated(EventKind::state, Direction::server_to_client, offset, h, request_id);
 }
 
-void Session::auth_result(std::string_view method, std::string_view user,
-                          std::string_view password, std::string_view secret,
-                          std::string_view authzid, std::string_view result,
-                          std::optional<bool> verified, uint64_t steps, uint64_t offset,
-                          uint64_t request_id, Command command, EventHandler& h) {
+void Session::auth_result(std::string_view method, std::string_view user, std::string_view password,
+                          std::string_view secret, std::string_view authzid,
+                          std::string_view result, std::optional<bool> verified, uint64_t steps,
+                          uint64_t offset, uint64_t request_id, Command command, EventHandler& h) {
   const int32_t auth = builder_.add_generated(Field::AUTH, -1, {});
   builder_.add_generated(Field::AUTH_METHOD, auth, method);
   if (!user.empty()) builder_.add_generated(Field::AUTH_USERNAME, auth, user);
   if (!authzid.empty()) builder_.add_generated(Field::AUTH_AUTHZID, auth, authzid);
-  if (!password.empty()) builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
+  if (!password.empty())
+    builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
   if (!secret.empty()) builder_.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
   builder_.add_generated(Field::AUTH_RESULT, auth, result);
   if (steps) builder_.add_generated(Field::AUTH_STEPS, auth, {}, steps);
@@ -930,8 +904,8 @@ void Session::auth_result(std::string_view method, std::string_view user,
 
 // Ends the SASL exchange with `result`; `line` is the final status (null when the connection
 // ended first).
-void Session::end_exchange(const char* result, const Line* line,
-                           EventHandler& h, uint64_t request_id) {
+void Session::end_exchange(const char* result, const Line* line, EventHandler& h,
+                           uint64_t request_id) {
   if (!exchange_) return;
   sasl::Exchange exchange = std::move(*exchange_);
   exchange_.reset();
@@ -957,8 +931,8 @@ void Session::end_exchange(const char* result, const Line* line,
 
 void Session::sasl_server_line(const Line& line, EventHandler& h) {
   check_line_bytes(line, true);
-  const int32_t top = builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(),
-                                   line.content);
+  const int32_t top =
+      builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
   ++exchange_owed_;
   // "+" then optionally one space, then base64 (possibly empty).
   size_t start = 1;
@@ -1004,12 +978,8 @@ void Session::data_line(const Line& line, EventHandler& h) {
   const uint64_t content_offset = line.offset + (line.content.size() - content.size());
   if (line.first_piece()) {
     switch (data_command_) {
-      case Command::list:
-        parse_scan_listing(content, content_offset, builder_, -1);
-        break;
-      case Command::uidl:
-        parse_uidl_listing(content, content_offset, builder_, -1);
-        break;
+      case Command::list: parse_scan_listing(content, content_offset, builder_, -1); break;
+      case Command::uidl: parse_uidl_listing(content, content_offset, builder_, -1); break;
       case Command::capa: {
         ParsedCapability capa = parse_capability(content, content_offset, builder_);
         // A hostile server may announce without end: the first max_capabilities are kept.
@@ -1027,12 +997,11 @@ void Session::data_line(const Line& line, EventHandler& h) {
         if (!content.empty())
           builder_.add(Field::SASL_MECHANISM, -1, 0, content_offset, content.size(), content);
         break;
-      default:
-        break;
+      default: break;
     }
   }
-  emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
-       data_command_, data);
+  emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_, data_command_,
+       data);
 }
 
 void Session::data_end_items(const Line& line) {

@@ -14,8 +14,7 @@ struct AnomalyInfo {
 };
 
 constexpr std::array<AnomalyInfo, POP3D_ANOMALY_COUNT> anomaly_table{{
-#define POP3D_X(id, name, sev, group, desc) \
-  {name, desc, POP3D_SEVERITY_##sev, POP3D_GROUP_##group},
+#define POP3D_X(id, name, sev, group, desc) {name, desc, POP3D_SEVERITY_##sev, POP3D_GROUP_##group},
     POP3D_ANOMALY_MAP(POP3D_X)
 #undef POP3D_X
 }};
@@ -33,11 +32,11 @@ constexpr std::array<FieldInfo, POP3D_FIELD_COUNT> field_table{{
 }};
 
 constexpr std::array<std::string_view, 13> event_kind_names{
-    "greeting", "command", "status", "data_line", "data_end",    "sasl_server", "sasl_client",
-    "state",    "auth_result", "unparsed", "skipped", "tls", "end"};
+    "greeting", "command",     "status",   "data_line", "data_end", "sasl_server", "sasl_client",
+    "state",    "auth_result", "unparsed", "skipped",   "tls",      "end"};
 
 constexpr std::array<std::string_view, 21> command_names{
-    "",     "USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET",
+    "",     "USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "RETR", "DELE", "NOOP",     "RSET",
     "QUIT", "TOP",  "UIDL", "CAPA", "STLS", "UTF8", "LANG", "LAST", "XTND", "(unknown)"};
 
 constexpr std::array<std::string_view, 3> state_names{"AUTHORIZATION", "TRANSACTION", "UPDATE"};

@@ -20,9 +20,15 @@ constexpr size_t max_mechanism_name_length = 20;  // RFC 4422 section 3.1
 constexpr size_t max_dns_label_length = 63;       // RFC 1035 section 2.3.4
 constexpr size_t max_dns_name_length = 253;       // 255 octets on the wire, less length bytes
 
-bool is_ascii_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_ascii_alnum(char c) noexcept { return is_ascii_alpha(c) || is_ascii_digit(c); }
+bool is_ascii_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_ascii_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_ascii_alnum(char c) noexcept {
+  return is_ascii_alpha(c) || is_ascii_digit(c);
+}
 
 char ascii_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -1,8 +1,8 @@
 // Builds against the installed headers and library only.
 #include <pop3decode/pop3decode.h>
-#include <pop3decode/session.hpp>
 
 #include <cstring>
+#include <pop3decode/session.hpp>
 
 int main() {
   pop3decode::Session session;

@@ -107,7 +107,7 @@ struct Item {
   uint32_t flags = 0;   // item_generated, item_secret
   uint64_t offset = 0;  // absolute stream offset (source 0) or offset in the buffer
   uint64_t length = 0;
-  uint64_t number = 0;  // UINT and BOOL values
+  uint64_t number = 0;    // UINT and BOOL values
   std::string_view text;  // STRING and BYTES values
 };
 
@@ -128,10 +128,10 @@ struct Buffer {
 struct Event {
   EventKind kind{};
   Direction direction{};
-  uint64_t offset = 0;  // absolute stream offset of the first byte
-  uint64_t length = 0;  // wire bytes including the line end
-  std::string_view line;  // the wire line without its end
-  std::string_view data;  // DATA_LINE: unstuffed line plus its own line end
+  uint64_t offset = 0;      // absolute stream offset of the first byte
+  uint64_t length = 0;      // wire bytes including the line end
+  std::string_view line;    // the wire line without its end
+  std::string_view data;    // DATA_LINE: unstuffed line plus its own line end
   uint64_t request_id = 0;  // 1-based number of the command this belongs to; 0 if none
   Command command = Command::none;
   uint32_t piece = 0;  // 0: whole line; 1, 2, ...: pieces of an over-long line
@@ -176,8 +176,8 @@ class EventBuilder {
     items_.push_back(Item{field, parent, source, flags, offset, length, number, text});
     return static_cast<int32_t>(items_.size() - 1);
   }
-  int32_t add_number(Field field, int32_t parent, uint32_t source, uint64_t offset,
-                     uint64_t length, uint64_t number, uint32_t flags = 0) {
+  int32_t add_number(Field field, int32_t parent, uint32_t source, uint64_t offset, uint64_t length,
+                     uint64_t number, uint32_t flags = 0) {
     return add(field, parent, source, offset, length, {}, number, flags);
   }
   // A derived value with no position of its own.
@@ -197,8 +197,7 @@ class EventBuilder {
     return static_cast<uint32_t>(buffers_.size());
   }
   std::string_view buffer(uint32_t source) const noexcept {
-    return source == 0 || source > buffers_.size() ? std::string_view{}
-                                                    : buffers_[source - 1].data;
+    return source == 0 || source > buffers_.size() ? std::string_view{} : buffers_[source - 1].data;
   }
 
   void anomaly(Anomaly a, uint64_t offset, uint64_t length) {

@@ -20,13 +20,13 @@ struct ParsedCommand {
   std::string_view verb;
   std::string_view parameter;  // everything after the first space
   uint32_t argument_count = 0;
-  uint64_t message = 0;        // LIST/UIDL/RETR/DELE/TOP message number when valid
+  uint64_t message = 0;  // LIST/UIDL/RETR/DELE/TOP message number when valid
   bool has_message = false;
-  uint64_t lines = 0;          // TOP line count
-  std::string_view name;       // USER / APOP name
-  std::string_view password;   // PASS argument
-  std::string_view digest;     // APOP digest
-  std::string_view mechanism;  // AUTH mechanism
+  uint64_t lines = 0;                 // TOP line count
+  std::string_view name;              // USER / APOP name
+  std::string_view password;          // PASS argument
+  std::string_view digest;            // APOP digest
+  std::string_view mechanism;         // AUTH mechanism
   std::string_view initial_response;  // AUTH initial response (may be "=")
   bool has_initial_response = false;
   uint64_t name_offset = 0, password_offset = 0, digest_offset = 0, mechanism_offset = 0,
@@ -44,12 +44,12 @@ Command command_from_verb(std::string_view verb) noexcept;
 struct ResponseCode {
   std::string_view text;  // inside the brackets
   bool known = false;
-  Anomaly notice{};       // RESPONSE_CODE_* anomaly for known codes
+  Anomaly notice{};  // RESPONSE_CODE_* anomaly for known codes
   bool has_notice = false;
 };
 
 struct ParsedStatus {
-  bool valid = false;     // +OK or -ERR (possibly non-standard)
+  bool valid = false;  // +OK or -ERR (possibly non-standard)
   bool ok = false;
   bool nonstandard = false;
   std::string_view indicator;
@@ -67,8 +67,7 @@ ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& 
 bool looks_like_status(std::string_view line) noexcept;
 
 // RFC 2449 section 8 code text (between the brackets) at stream offset `offset`.
-void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out,
-                         int32_t parent);
+void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out, int32_t parent);
 
 // RFC 1939 section 7: the APOP timestamp <...@...> anywhere in the greeting.
 struct GreetingTimestamp {

@@ -49,6 +49,8 @@ extern "C" {
  * Severity: NOTE, CHAT, WARN, ERROR.  Group: MALFORMED, SEQUENCE, PROTOCOL, RESPONSE_CODE,
  * AUTH_FAILURE, SECURITY, UNDECODED.
  * ------------------------------------------------------------------------------------------- */
+/* One row per line, continuations aligned: */
+/* clang-format off */
 #define POP3D_ANOMALY_MAP(X)                                                                       \
   X(LINE_BARE_LF, "line_bare_lf", WARN, MALFORMED, "Line ended by LF without CR")                  \
   X(LINE_BARE_CR, "line_bare_cr", WARN, MALFORMED, "CR not followed by LF inside a line")          \
@@ -137,6 +139,7 @@ extern "C" {
   X(PASSWORD_MISMATCH, "password_mismatch", WARN, AUTH_FAILURE,                                    \
     "Credential does not match the known password")                                                \
   X(TLS_ANOMALY, "stls_not_tls", WARN, PROTOCOL, "STLS refused or repeated")
+/* clang-format on */
 
 typedef enum pop3d_anomaly {
 #define POP3D_X_ENUM(id, name, sev, group, desc) POP3D_ANOMALY_##id,
@@ -169,6 +172,8 @@ typedef enum pop3d_anomaly_group {
  * Types: NONE (a subtree label), STRING (text bytes), UINT (unsigned number), BOOL (0/1),
  * BYTES (binary bytes).
  * ------------------------------------------------------------------------------------------- */
+/* One row per line, continuations aligned: */
+/* clang-format off */
 #define POP3D_FIELD_MAP_CORE(X)                                                                    \
   X(REQUEST, "request", NONE, "Request")                                                           \
   X(REQUEST_COMMAND, "request.command", STRING, "Command")                                         \
@@ -224,7 +229,10 @@ typedef enum pop3d_anomaly_group {
   X(UNPARSED, "unparsed", STRING, "Line not understood")                                           \
   X(SKIPPED, "skipped", BYTES, "Bytes skipped while resynchronising")                              \
   X(TLS_DATA, "tls_data", BYTES, "TLS-protected bytes")
+/* clang-format on */
 
+/* One row per line, continuations aligned: */
+/* clang-format off */
 #define POP3D_FIELD_MAP_SASL(X)                                                                    \
   X(SASL, "sasl", NONE, "SASL step")                                                               \
   X(SASL_MECHANISM, "sasl.mechanism", STRING, "SASL mechanism")                                    \
@@ -303,6 +311,7 @@ typedef enum pop3d_anomaly_group {
   X(SASL_NTLM_WORKSTATION, "sasl.ntlm.workstation", STRING, "NTLM workstation")                    \
   X(SASL_GSSAPI_TOKEN, "sasl.gssapi.token", BYTES, "GSS-API token")                                \
   X(SASL_UNKNOWN_PAYLOAD, "sasl.payload", BYTES, "SASL payload of an unknown mechanism")
+/* clang-format on */
 
 #define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X)
 
@@ -338,21 +347,21 @@ typedef enum pop3d_direction {
 } pop3d_direction;
 
 typedef enum pop3d_event_kind {
-  POP3D_EVENT_GREETING = 0,     /* server greeting (a status line) */
-  POP3D_EVENT_COMMAND = 1,      /* client command line */
-  POP3D_EVENT_STATUS = 2,       /* +OK/-ERR answering a command (may start multi-line data) */
-  POP3D_EVENT_DATA_LINE = 3,    /* one line of multi-line data */
-  POP3D_EVENT_DATA_END = 4,     /* the terminating "." line */
-  POP3D_EVENT_SASL_SERVER = 5,  /* server "+ ..." continuation during AUTH */
-  POP3D_EVENT_SASL_CLIENT = 6,  /* client response line during AUTH */
-  POP3D_EVENT_STATE = 7,        /* session state changed (items: session.*); no bytes */
-  POP3D_EVENT_AUTH_RESULT = 8,  /* a login attempt ended (items: auth.*); no bytes */
-  POP3D_EVENT_UNPARSED = 9,     /* a line that fits nowhere (kept verbatim) */
-  POP3D_EVENT_SKIPPED = 10,     /* bytes skipped while resynchronising or after NOT_POP3 */
-  POP3D_EVENT_TLS = 11,         /* bytes after STLS that are TLS records, not POP3 */
+  POP3D_EVENT_GREETING = 0,    /* server greeting (a status line) */
+  POP3D_EVENT_COMMAND = 1,     /* client command line */
+  POP3D_EVENT_STATUS = 2,      /* +OK/-ERR answering a command (may start multi-line data) */
+  POP3D_EVENT_DATA_LINE = 3,   /* one line of multi-line data */
+  POP3D_EVENT_DATA_END = 4,    /* the terminating "." line */
+  POP3D_EVENT_SASL_SERVER = 5, /* server "+ ..." continuation during AUTH */
+  POP3D_EVENT_SASL_CLIENT = 6, /* client response line during AUTH */
+  POP3D_EVENT_STATE = 7,       /* session state changed (items: session.*); no bytes */
+  POP3D_EVENT_AUTH_RESULT = 8, /* a login attempt ended (items: auth.*); no bytes */
+  POP3D_EVENT_UNPARSED = 9,    /* a line that fits nowhere (kept verbatim) */
+  POP3D_EVENT_SKIPPED = 10,    /* bytes skipped while resynchronising or after NOT_POP3 */
+  POP3D_EVENT_TLS = 11,        /* bytes after STLS that are TLS records, not POP3 */
   /* SKIPPED and TLS events report bytes as they arrive (never buffered), so they are cut where
    * the input was cut; contiguous ones cover the same range however it was split. */
-  POP3D_EVENT_END = 12          /* pop3d_session_finish: connection ended */
+  POP3D_EVENT_END = 12, /* pop3d_session_finish: connection ended */
 } pop3d_event_kind;
 
 typedef enum pop3d_state {
@@ -367,20 +376,20 @@ typedef enum pop3d_state {
 
 /* One decoded field. Items of an event form a tree through `parent`. */
 typedef struct pop3d_item {
-  uint32_t field;        /* pop3d_field */
-  int32_t parent;        /* index of the parent item in the same event, or -1 */
-  uint32_t source;       /* 0: the event's stream; n > 0: the event's buffers[n - 1] */
-  uint32_t flags;        /* POP3D_ITEM_* */
-  uint64_t offset;       /* absolute stream offset (source 0) or offset in the buffer */
-  uint64_t length;       /* bytes covered at that position (0 for generated items) */
-  uint64_t number;       /* value of UINT and BOOL fields */
-  const uint8_t *text;   /* value of STRING and BYTES fields (borrowed; see header top) */
+  uint32_t field;      /* pop3d_field */
+  int32_t parent;      /* index of the parent item in the same event, or -1 */
+  uint32_t source;     /* 0: the event's stream; n > 0: the event's buffers[n - 1] */
+  uint32_t flags;      /* POP3D_ITEM_* */
+  uint64_t offset;     /* absolute stream offset (source 0) or offset in the buffer */
+  uint64_t length;     /* bytes covered at that position (0 for generated items) */
+  uint64_t number;     /* value of UINT and BOOL fields */
+  const uint8_t* text; /* value of STRING and BYTES fields (borrowed; see header top) */
   size_t text_length;
 } pop3d_item;
 
 /* A decoded payload (base64-decoded SASL data) the items can point into. */
 typedef struct pop3d_buffer {
-  const uint8_t *data; /* borrowed until the callback returns */
+  const uint8_t* data; /* borrowed until the callback returns */
   size_t length;
   uint64_t origin_offset; /* stream offset of the encoded text it was decoded from */
   uint64_t origin_length;
@@ -393,49 +402,64 @@ typedef struct pop3d_anomaly_hit {
 } pop3d_anomaly_hit;
 
 typedef struct pop3d_event {
-  uint32_t kind;      /* pop3d_event_kind */
-  uint32_t direction; /* pop3d_direction */
-  uint64_t offset;    /* absolute stream offset of the first byte */
-  uint64_t length;    /* bytes on the wire including the line end (0 for STATE, AUTH_RESULT) */
-  const uint8_t *line; /* the line as on the wire, without its line end (borrowed) */
+  uint32_t kind;       /* pop3d_event_kind */
+  uint32_t direction;  /* pop3d_direction */
+  uint64_t offset;     /* absolute stream offset of the first byte */
+  uint64_t length;     /* bytes on the wire including the line end (0 for STATE, AUTH_RESULT) */
+  const uint8_t* line; /* the line as on the wire, without its line end (borrowed) */
   size_t line_length;
   /* DATA_LINE: the line after dot-unstuffing, followed by its own line end as on the wire
    * (CRLF, or LF alone), which is what a mail dissector should see; pieces of an over-long
    * line have no line end but the last. Concatenated, the data of a response is the message
    * exactly as the server sent it. Borrowed like `line`. */
-  const uint8_t *data;
+  const uint8_t* data;
   size_t data_length;
-  uint64_t request_id;  /* 1-based number of the command this belongs to; 0 if none */
-  uint32_t command;     /* pop3d_command of that command (POP3D_CMD_NONE if none) */
-  uint32_t piece;       /* 0 for whole lines; 1, 2, ... for pieces of an over-long line */
-  const pop3d_item *items;
+  uint64_t request_id; /* 1-based number of the command this belongs to; 0 if none */
+  uint32_t command;    /* pop3d_command of that command (POP3D_CMD_NONE if none) */
+  uint32_t piece;      /* 0 for whole lines; 1, 2, ... for pieces of an over-long line */
+  const pop3d_item* items;
   size_t item_count;
-  const pop3d_buffer *buffers;
+  const pop3d_buffer* buffers;
   size_t buffer_count;
-  const pop3d_anomaly_hit *anomalies;
+  const pop3d_anomaly_hit* anomalies;
   size_t anomaly_count;
 } pop3d_event;
 
 typedef enum pop3d_command {
   POP3D_CMD_NONE = 0,
-  POP3D_CMD_USER, POP3D_CMD_PASS, POP3D_CMD_APOP, POP3D_CMD_AUTH, POP3D_CMD_STAT,
-  POP3D_CMD_LIST, POP3D_CMD_RETR, POP3D_CMD_DELE, POP3D_CMD_NOOP, POP3D_CMD_RSET,
-  POP3D_CMD_QUIT, POP3D_CMD_TOP, POP3D_CMD_UIDL, POP3D_CMD_CAPA, POP3D_CMD_STLS,
-  POP3D_CMD_UTF8, POP3D_CMD_LANG, POP3D_CMD_LAST, POP3D_CMD_XTND,
+  POP3D_CMD_USER,
+  POP3D_CMD_PASS,
+  POP3D_CMD_APOP,
+  POP3D_CMD_AUTH,
+  POP3D_CMD_STAT,
+  POP3D_CMD_LIST,
+  POP3D_CMD_RETR,
+  POP3D_CMD_DELE,
+  POP3D_CMD_NOOP,
+  POP3D_CMD_RSET,
+  POP3D_CMD_QUIT,
+  POP3D_CMD_TOP,
+  POP3D_CMD_UIDL,
+  POP3D_CMD_CAPA,
+  POP3D_CMD_STLS,
+  POP3D_CMD_UTF8,
+  POP3D_CMD_LANG,
+  POP3D_CMD_LAST,
+  POP3D_CMD_XTND,
   POP3D_CMD_UNKNOWN
 } pop3d_command;
 
 /* Called for each event. Return 0 to go on; non-zero stops feeding (pop3d_session_feed then
  * returns POP3D_ERR_CALLBACK and the session must be freed: its state is undefined). */
-typedef int (*pop3d_event_callback)(void *user_data, const pop3d_event *event);
+typedef int (*pop3d_event_callback)(void* user_data, const pop3d_event* event);
 
 typedef struct pop3d_session pop3d_session;
 
 typedef struct pop3d_options {
-  size_t max_line;      /* longest line delivered whole; longer ones come in pieces (>= 64) */
-  size_t max_pending;   /* most outstanding commands remembered for matching (>= 1) */
-  int mid_stream;       /* non-zero: the capture starts mid-conversation in both directions */
-  int implicit_tls;     /* non-zero: the bytes fed are the plaintext inside TLS (port 995) */
+  size_t max_line;    /* longest line delivered whole; longer ones come in pieces (>= 64) */
+  size_t max_pending; /* most outstanding commands remembered for matching (>= 1) */
+  int mid_stream;     /* non-zero: the capture starts mid-conversation in both directions */
+  int implicit_tls;   /* non-zero: the bytes fed are the plaintext inside TLS (port 995) */
 } pop3d_options;
 
 /* Fills *options with the defaults (max_line 65536, max_pending 4096, mid_stream 0,
@@ -443,77 +467,75 @@ typedef struct pop3d_options {
  * After a +OK to STLS the session is in TLS: bytes fed next in a direction are taken as
  * TLS records (POP3D_EVENT_TLS) when they start like one (0x14-0x17 0x03), and otherwise as
  * the decrypted POP3 conversation, which is decoded as usual. */
-POP3D_EXPORT void pop3d_options_init(pop3d_options *options) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_options_init(pop3d_options* options) POP3D_NOEXCEPT;
 
 /* Creates a session. options may be NULL for the defaults. Returns NULL only when out of
  * memory. Free it with pop3d_session_free. */
-POP3D_EXPORT pop3d_session *pop3d_session_new(const pop3d_options *options) POP3D_NOEXCEPT;
+POP3D_EXPORT pop3d_session* pop3d_session_new(const pop3d_options* options) POP3D_NOEXCEPT;
 
 /* A deep copy (for replaying a later frame from a saved state). NULL if out of memory or
  * session is NULL. */
-POP3D_EXPORT pop3d_session *pop3d_session_clone(const pop3d_session *session) POP3D_NOEXCEPT;
+POP3D_EXPORT pop3d_session* pop3d_session_clone(const pop3d_session* session) POP3D_NOEXCEPT;
 
-POP3D_EXPORT void pop3d_session_free(pop3d_session *session) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_session_free(pop3d_session* session) POP3D_NOEXCEPT;
 
 /* Feeds bytes of one direction (the bytes are only read during the call). Events are
  * delivered through callback before it returns. Returns POP3D_OK, POP3D_ERR_INVALID_ARGUMENT
  * (NULL session, or NULL data with length > 0), POP3D_ERR_NO_MEMORY or POP3D_ERR_CALLBACK. */
-POP3D_EXPORT int pop3d_session_feed(pop3d_session *session, uint32_t direction,
-                                    const uint8_t *data, size_t length,
-                                    pop3d_event_callback callback,
-                                    void *user_data) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction, const uint8_t* data,
+                                    size_t length, pop3d_event_callback callback,
+                                    void* user_data) POP3D_NOEXCEPT;
 
 /* Reports `length` bytes lost in one direction (a capture gap): offsets advance and the
  * direction resynchronises at the next line boundary. Same return codes as feed. */
-POP3D_EXPORT int pop3d_session_gap(pop3d_session *session, uint32_t direction, uint64_t length,
-                                   pop3d_event_callback callback, void *user_data) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_gap(pop3d_session* session, uint32_t direction, uint64_t length,
+                                   pop3d_event_callback callback, void* user_data) POP3D_NOEXCEPT;
 
 /* The connection ended: flushes partial lines and ends open exchanges (END event). */
-POP3D_EXPORT int pop3d_session_finish(pop3d_session *session, pop3d_event_callback callback,
-                                      void *user_data) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_finish(pop3d_session* session, pop3d_event_callback callback,
+                                      void* user_data) POP3D_NOEXCEPT;
 
 /* Registers a known password for a user, so that APOP, CRAM-MD5, DIGEST-MD5 and SCRAM
  * exchanges are checked (auth.verified). Bytes are copied. */
-POP3D_EXPORT int pop3d_session_add_password(pop3d_session *session, const char *user,
-                                            size_t user_length, const char *password,
+POP3D_EXPORT int pop3d_session_add_password(pop3d_session* session, const char* user,
+                                            size_t user_length, const char* password,
                                             size_t password_length) POP3D_NOEXCEPT;
 
 /* Introspection. Invalid handles give 0 / POP3D_STATE_AUTHORIZATION. */
-POP3D_EXPORT uint32_t pop3d_session_state(const pop3d_session *session) POP3D_NOEXCEPT;
-POP3D_EXPORT int pop3d_session_tls(const pop3d_session *session) POP3D_NOEXCEPT;
-POP3D_EXPORT int pop3d_session_gave_up(const pop3d_session *session) POP3D_NOEXCEPT;
+POP3D_EXPORT uint32_t pop3d_session_state(const pop3d_session* session) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_tls(const pop3d_session* session) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_session_gave_up(const pop3d_session* session) POP3D_NOEXCEPT;
 /* Bytes fed so far in a direction: the stream offset the next fed byte will have. */
-POP3D_EXPORT uint64_t pop3d_session_offset(const pop3d_session *session,
+POP3D_EXPORT uint64_t pop3d_session_offset(const pop3d_session* session,
                                            uint32_t direction) POP3D_NOEXCEPT;
 /* The authenticated (or last named) user; *length receives its size. The pointer is valid until
  * the next feed/gap/finish/free on this session. NULL with *length 0 if none. */
-POP3D_EXPORT const char *pop3d_session_user(const pop3d_session *session,
-                                            size_t *length) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_session_user(const pop3d_session* session,
+                                            size_t* length) POP3D_NOEXCEPT;
 
 /* What CAPA advertised, remembered per phase (RFC 2595: capabilities change after STLS, and
  * servers list more after login). phase: 0 before STLS and login, 1 after STLS, 2 after login
  * without TLS, 3 after STLS and login; -1 for the most recent CAPA answer of any phase.
  * Returns the index-th capability name (upper case; *length receives its size) or NULL past
  * the end or when that phase saw no CAPA. Valid until the next feed/gap/finish/free. */
-POP3D_EXPORT const char *pop3d_session_capability(const pop3d_session *session, int phase,
-                                                  size_t index, size_t *length) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_session_capability(const pop3d_session* session, int phase,
+                                                  size_t index, size_t* length) POP3D_NOEXCEPT;
 /* The same for the SASL mechanisms of the SASL capability. */
-POP3D_EXPORT const char *pop3d_session_sasl_mechanism(const pop3d_session *session, int phase,
-                                                      size_t index,
-                                                      size_t *length) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_session_sasl_mechanism(const pop3d_session* session, int phase,
+                                                      size_t index, size_t* length) POP3D_NOEXCEPT;
 
 /* Tables. Unknown ids give NULL / -1. Returned strings are static. */
-POP3D_EXPORT const char *pop3d_anomaly_name(uint32_t anomaly) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_anomaly_description(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_anomaly_name(uint32_t anomaly) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_anomaly_description(uint32_t anomaly) POP3D_NOEXCEPT;
 POP3D_EXPORT int pop3d_anomaly_severity(uint32_t anomaly) POP3D_NOEXCEPT;
 POP3D_EXPORT int pop3d_anomaly_group_of(uint32_t anomaly) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_field_name(uint32_t field) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_field_description(uint32_t field) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_field_name(uint32_t field) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_field_description(uint32_t field) POP3D_NOEXCEPT;
 POP3D_EXPORT int pop3d_field_type_of(uint32_t field) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_event_kind_name(uint32_t kind) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_command_name(uint32_t command) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_state_name(uint32_t state) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_version(void) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_event_kind_name(uint32_t kind) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_command_name(uint32_t command) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_state_name(uint32_t state) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_version(void) POP3D_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------
  * Credential verification (pure functions; all inputs borrowed for the call only).
@@ -521,25 +543,25 @@ POP3D_EXPORT const char *pop3d_version(void) POP3D_NOEXCEPT;
  * pop3d_status when the input cannot be checked (malformed digest, missing data).
  * ------------------------------------------------------------------------------------------- */
 /* APOP: digest = hex(MD5(timestamp || password)); timestamp includes the angle brackets. */
-POP3D_EXPORT int pop3d_verify_apop(const char *timestamp, size_t timestamp_length,
-                                   const char *password, size_t password_length,
-                                   const char *hex_digest, size_t hex_digest_length) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_verify_apop(const char* timestamp, size_t timestamp_length,
+                                   const char* password, size_t password_length,
+                                   const char* hex_digest, size_t hex_digest_length) POP3D_NOEXCEPT;
 /* CRAM-MD5: digest = hex(HMAC-MD5(password, challenge)); challenge is the decoded text. */
-POP3D_EXPORT int pop3d_verify_cram_md5(const char *challenge, size_t challenge_length,
-                                       const char *password, size_t password_length,
-                                       const char *hex_digest,
+POP3D_EXPORT int pop3d_verify_cram_md5(const char* challenge, size_t challenge_length,
+                                       const char* password, size_t password_length,
+                                       const char* hex_digest,
                                        size_t hex_digest_length) POP3D_NOEXCEPT;
 /* DIGEST-MD5 (RFC 2831): response is the decoded client response (the directive list);
  * the nonce, cnonce, nc, qop, digest-uri, realm and username are read from it. */
-POP3D_EXPORT int pop3d_verify_digest_md5(const char *client_response, size_t client_response_length,
-                                         const char *password,
+POP3D_EXPORT int pop3d_verify_digest_md5(const char* client_response, size_t client_response_length,
+                                         const char* password,
                                          size_t password_length) POP3D_NOEXCEPT;
 /* SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, 7677): mechanism is the mechanism name; the three
  * messages are the decoded client-first, server-first and client-final messages. */
-POP3D_EXPORT int pop3d_verify_scram(const char *mechanism, const char *client_first,
-                                    size_t client_first_length, const char *server_first,
-                                    size_t server_first_length, const char *client_final,
-                                    size_t client_final_length, const char *password,
+POP3D_EXPORT int pop3d_verify_scram(const char* mechanism, const char* client_first,
+                                    size_t client_first_length, const char* server_first,
+                                    size_t server_first_length, const char* client_final,
+                                    size_t client_final_length, const char* password,
                                     size_t password_length) POP3D_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------
@@ -548,15 +570,16 @@ POP3D_EXPORT int pop3d_verify_scram(const char *mechanism, const char *client_fi
 typedef struct pop3d_url pop3d_url;
 /* Parses a URL. On success *out receives a handle to free with pop3d_url_free and POP3D_OK is
  * returned; otherwise POP3D_ERR_PARSE (or INVALID_ARGUMENT) and *out is NULL. */
-POP3D_EXPORT int pop3d_url_parse(const char *url, size_t length, pop3d_url **out) POP3D_NOEXCEPT;
-POP3D_EXPORT void pop3d_url_free(pop3d_url *url) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_url_parse(const char* url, size_t length, pop3d_url** out) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_url_free(pop3d_url* url) POP3D_NOEXCEPT;
 /* Percent-decoded parts; NUL-terminated; valid until pop3d_url_free. user and auth may be "". */
-POP3D_EXPORT const char *pop3d_url_user(const pop3d_url *url) POP3D_NOEXCEPT;
-POP3D_EXPORT const char *pop3d_url_auth(const pop3d_url *url) POP3D_NOEXCEPT; /* "*", "+APOP", mech, "" */
-POP3D_EXPORT const char *pop3d_url_host(const pop3d_url *url) POP3D_NOEXCEPT;
-POP3D_EXPORT uint16_t pop3d_url_port(const pop3d_url *url) POP3D_NOEXCEPT; /* 110 when absent */
+POP3D_EXPORT const char* pop3d_url_user(const pop3d_url* url) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_url_auth(const pop3d_url* url)
+    POP3D_NOEXCEPT; /* "*", "+APOP", mech, "" */
+POP3D_EXPORT const char* pop3d_url_host(const pop3d_url* url) POP3D_NOEXCEPT;
+POP3D_EXPORT uint16_t pop3d_url_port(const pop3d_url* url) POP3D_NOEXCEPT; /* 110 when absent */
 /* The commands a client sends for the URL, CRLF-separated, NUL-terminated; valid until free. */
-POP3D_EXPORT const char *pop3d_url_commands(const pop3d_url *url) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_url_commands(const pop3d_url* url) POP3D_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -42,9 +42,9 @@ std::string_view mechanism_name(Mechanism) noexcept;
 // Where the decoded payload of one step lives, for items and anomalies.
 struct Step {
   EventBuilder& out;
-  uint32_t source;          // buffer id of the decoded payload in `out` (items use it)
-  int32_t parent;           // the step's subtree item; mechanism fields go under it
-  uint64_t origin_offset;   // stream range of the base64 text (anomalies point here)
+  uint32_t source;         // buffer id of the decoded payload in `out` (items use it)
+  int32_t parent;          // the step's subtree item; mechanism fields go under it
+  uint64_t origin_offset;  // stream range of the base64 text (anomalies point here)
   uint64_t origin_length;
 };
 

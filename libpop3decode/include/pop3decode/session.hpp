@@ -57,14 +57,13 @@ class Session {
 
   // Convenience: any callable taking const Event&.
   template <typename F>
-    requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>)
-  void feed(Direction direction, std::string_view bytes, F&& on_event) {
+  requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void feed(
+      Direction direction, std::string_view bytes, F&& on_event) {
     FunctionHandler<F> handler{on_event};
     feed(direction, bytes, static_cast<EventHandler&>(handler));
   }
   template <typename F>
-    requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>)
-  void finish(F&& on_event) {
+  requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void finish(F&& on_event) {
     FunctionHandler<F> handler{on_event};
     finish(static_cast<EventHandler&>(handler));
   }
@@ -101,13 +100,13 @@ class Session {
     uint64_t partial_start = 0;  // stream offset of partial[0]
     uint32_t piece = 0;          // pieces of the current over-long line delivered so far
     Mode mode = Mode::lines;
-    bool tls_check = false;      // after STLS: the next byte tells TLS records from plaintext
+    bool tls_check = false;  // after STLS: the next byte tells TLS records from plaintext
     bool seen_line = false;
     bool announce_midstream = false;  // report MIDSTREAM with the first skipped bytes
   };
 
   struct Line {
-    std::string_view raw;  // the bytes including the line end (if any)
+    std::string_view raw;      // the bytes including the line end (if any)
     std::string_view content;  // without the line end
     uint64_t offset = 0;
     uint32_t piece = 0;  // 0 whole; 1.. pieces
@@ -120,9 +119,9 @@ class Session {
     uint64_t id = 0;
     Command command = Command::none;
     bool has_argument = false;
-    bool sasl = false;       // AUTH with a mechanism
-    std::string argument;    // USER/APOP name, PASS password
-    std::string digest;      // APOP digest
+    bool sasl = false;     // AUTH with a mechanism
+    std::string argument;  // USER/APOP name, PASS password
+    std::string digest;    // APOP digest
     uint64_t offset = 0;
     uint64_t unqueued_before = 0;  // overflowed commands sent just before this one
   };
@@ -154,9 +153,8 @@ class Session {
   void deliver(Direction d, const Line& line, EventHandler& h);
   void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
                         EventHandler& h, bool with_item = true);
-  void emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
-            uint64_t request_id = 0, Command command = Command::none,
-            std::string_view data = {});
+  void emit(EventKind kind, Direction d, const Line& line, EventHandler& h, uint64_t request_id = 0,
+            Command command = Command::none, std::string_view data = {});
   void emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
                       uint64_t request_id = 0, Command command = Command::none);
 
@@ -174,12 +172,11 @@ class Session {
 
   void check_line_bytes(const Line& line, bool server = false);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
-  void end_exchange(const char* result, const Line* line,
-                    EventHandler& h, uint64_t request_id);
+  void end_exchange(const char* result, const Line* line, EventHandler& h, uint64_t request_id);
   void auth_result(std::string_view method, std::string_view user, std::string_view password,
                    std::string_view secret, std::string_view authzid, std::string_view result,
-                   std::optional<bool> verified, uint64_t steps,
-                   uint64_t offset, uint64_t request_id, Command command, EventHandler& h);
+                   std::optional<bool> verified, uint64_t steps, uint64_t offset,
+                   uint64_t request_id, Command command, EventHandler& h);
   void state_changed(uint64_t offset, uint64_t request_id, EventHandler& h);
   void count_line(bool good);
   const std::string* password_for(std::string_view user) const noexcept;
