@@ -314,6 +314,8 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
 }
 
 bool looks_like_status(std::string_view line) noexcept {
+  // Most lines asked about are data lines: one byte tells nearly all of them apart.
+  if (line.empty() || (line[0] != '+' && line[0] != '-')) return false;
   auto starts = [&](std::string_view word) {
     if (line.size() < word.size()) return false;
     return iequals(line.substr(0, word.size()), word);
