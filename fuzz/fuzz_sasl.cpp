@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "pop3decode/event.hpp"
+#include "pop3decode/pop3decode.h"
 #include "pop3decode/sasl.hpp"
 
 namespace {
@@ -54,6 +56,15 @@ void check_base64(std::string_view bytes) {
   }
 }
 
+// The C ABI answers as the C++ function does: 1 or 0, or a negative status where C++ gives no
+// answer. (A null pointer is an invalid argument there: empty views pass "".)
+void check_same(int c_result, std::optional<bool> cpp_result) {
+  if (cpp_result ? c_result != int(*cpp_result) : c_result >= 0) std::abort();
+}
+const char* pointer(std::string_view text) {
+  return text.empty() ? "" : text.data();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -92,8 +103,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (kind != sasl::Mechanism::scram_sha_1 && kind != sasl::Mechanism::scram_sha_1_plus &&
       kind != sasl::Mechanism::scram_sha_256 && kind != sasl::Mechanism::scram_sha_256_plus)
     (void)exchange.verify(last_client);
-  (void)sasl::verify_apop(last_server, last_client, last_client);
-  (void)sasl::verify_cram_md5(last_server, last_client, last_server);
+  check_same(pop3d_verify_apop(pointer(last_server), last_server.size(), pointer(last_client),
+                               last_client.size(), pointer(last_client), last_client.size()),
+             sasl::verify_apop(last_server, last_client, last_client));
+  check_same(pop3d_verify_cram_md5(pointer(last_server), last_server.size(), pointer(last_client),
+                                   last_client.size(), pointer(last_server), last_server.size()),
+             sasl::verify_cram_md5(last_server, last_client, last_server));
+  check_same(pop3d_verify_digest_md5(pointer(last_client), last_client.size(), pointer(last_server),
+                                     last_server.size()),
+             sasl::verify_digest_md5(last_client, last_server));
   (void)sasl::verify_digest_md5(last_client, last_server);
   (void)exchange.credentials();
   return 0;

@@ -235,9 +235,14 @@ class Checker final : public EventHandler {
 // The C ABI's events as C++ events, so that the same checks and dumps apply.
 int c_callback(void* user, const pop3d_event* ev) {
   auto* handler = static_cast<EventHandler*>(user);
+  // Every id the C ABI hands out names a row of its tables.
+  CHECK(pop3d_event_kind_name(ev->kind) != nullptr);
+  CHECK(ev->command == 0 || pop3d_command_name(ev->command) != nullptr);
   std::vector<Item> items(ev->item_count);
   for (size_t i = 0; i < ev->item_count; ++i) {
     const pop3d_item& it = ev->items[i];
+    CHECK(pop3d_field_name(it.field) != nullptr && pop3d_field_description(it.field) != nullptr);
+    CHECK(pop3d_field_type_of(it.field) >= 0);
     items[i] = Item{static_cast<Field>(it.field),
                     it.parent,
                     it.source,
@@ -254,9 +259,13 @@ int c_callback(void* user, const pop3d_event* ev) {
                         b.origin_offset, b.origin_length};
   }
   std::vector<AnomalyHit> hits(ev->anomaly_count);
-  for (size_t i = 0; i < ev->anomaly_count; ++i)
+  for (size_t i = 0; i < ev->anomaly_count; ++i) {
+    const uint32_t anomaly = ev->anomalies[i].anomaly;
+    CHECK(pop3d_anomaly_name(anomaly) != nullptr && pop3d_anomaly_description(anomaly) != nullptr);
+    CHECK(pop3d_anomaly_severity(anomaly) >= 0 && pop3d_anomaly_group_of(anomaly) >= 0);
     hits[i] = AnomalyHit{static_cast<Anomaly>(ev->anomalies[i].anomaly), ev->anomalies[i].offset,
                          ev->anomalies[i].length};
+  }
   Event e;
   e.kind = static_cast<EventKind>(ev->kind);
   e.direction = static_cast<Direction>(ev->direction);
@@ -334,6 +343,19 @@ class Decoder {
       CHECK(user != nullptr || length == 0);
       if (user) touch(std::string_view(user, length));
       CHECK(pop3d_session_state(c_.get()) <= POP3D_STATE_UPDATE);
+      CHECK(pop3d_state_name(pop3d_session_state(c_.get())) != nullptr);
+      const int tls = pop3d_session_tls(c_.get()), gave_up = pop3d_session_gave_up(c_.get());
+      CHECK((tls == 0 || tls == 1) && (gave_up == 0 || gave_up == 1));
+      // What CAPA advertised, per phase: names, then NULL past the end.
+      for (int phase = -1; phase < 4; ++phase) {
+        for (auto* lookup : {pop3d_session_capability, pop3d_session_sasl_mechanism}) {
+          size_t index = 0;
+          while (const char* name = lookup(c_.get(), phase, index, &length)) {
+            touch(std::string_view(name, length));
+            CHECK(++index <= 1024);
+          }
+        }
+      }
     }
   }
 
