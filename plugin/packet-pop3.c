@@ -178,40 +178,65 @@ static GPtrArray *owned_messages = NULL; /* g_malloc'd message bodies */
  * Serialisation of events (see the top of the file)
  * ------------------------------------------------------------------------------------------- */
 
-static void
-put_u8(GByteArray *b, guint8 v)
+/* A growable byte buffer for the encoding: its many small values cost a few stores each here,
+ * where a GByteArray append was a library call for every one of them. */
+typedef struct out_buf {
+    guint8 *data;
+    size_t len;
+    size_t cap;
+} out_buf;
+
+/* Room for n more bytes at data + len; the caller writes them and advances len. */
+static guint8 *
+out_room(out_buf *b, size_t n)
 {
-    g_byte_array_append(b, &v, 1);
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < n)
+            cap *= 2;
+        b->data = (guint8 *)g_realloc(b->data, cap);
+        b->cap = cap;
+    }
+    return b->data + b->len;
 }
 
 static void
-put_uv(GByteArray *b, guint64 v)
+put_u8(out_buf *b, guint8 v)
 {
-    guint8 tmp[10];
-    guint n = 0;
+    *out_room(b, 1) = v;
+    b->len++;
+}
+
+static void
+put_uv(out_buf *b, guint64 v)
+{
+    guint8 *p = out_room(b, 10);
+    size_t n = 0;
 
     do {
         guint8 c = (guint8)(v & 0x7f);
         v >>= 7;
         if (v)
             c |= 0x80;
-        tmp[n++] = c;
+        p[n++] = c;
     } while (v);
-    g_byte_array_append(b, tmp, n);
+    b->len += n;
 }
 
 static void
-put_sv(GByteArray *b, gint64 v)
+put_sv(out_buf *b, gint64 v)
 {
     put_uv(b, ((guint64)v << 1) ^ (guint64)(v >> 63));
 }
 
 static void
-put_bytes(GByteArray *b, const guint8 *p, size_t n)
+put_bytes(out_buf *b, const guint8 *p, size_t n)
 {
     put_uv(b, n);
-    if (n)
-        g_byte_array_append(b, p, (guint)n);
+    if (n) {
+        memcpy(out_room(b, n), p, n);
+        b->len += n;
+    }
 }
 
 typedef struct reader {
@@ -301,7 +326,7 @@ get_bytes(reader *r, size_t *n)
 #define IF_TEXTLEN 0x40u /* with IF_TEXT_SAME: text_length differs from length */
 
 typedef struct encoder {
-    GByteArray *out;
+    out_buf *out;
     tvbuff_t *tvb;
     guint64 base;
     guint64 prev_end;
@@ -810,6 +835,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     guint32 skip = 0;
     guint64 gap = 0;
     feed_ctx ctx;
+    out_buf encoded = {NULL, 0, 0};
     int rc = POP3D_OK;
 
     dir = (pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr))
@@ -851,7 +877,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     ctx.conv = conv;
     ctx.pinfo = pinfo;
     ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-    ctx.enc.out = g_byte_array_new();
+    ctx.enc.out = &encoded;
     ctx.enc.tvb = tvb;
     ctx.enc.first = TRUE;
 
@@ -876,11 +902,11 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
         pop3_conv_free_session(conv);
     }
 
-    if (ctx.enc.out->len) {
-        chunk->blob_length = ctx.enc.out->len;
-        chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), ctx.enc.out->data, ctx.enc.out->len);
+    if (encoded.len) {
+        chunk->blob_length = (guint32)encoded.len;
+        chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
     }
-    g_byte_array_free(ctx.enc.out, TRUE);
+    g_free(encoded.data);
     if (ctx.messages->len) {
         chunk->message_count = ctx.messages->len;
         chunk->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
