@@ -301,7 +301,15 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
     ds.offset += segment + 1;
     pos += segment + 1;
     ds.piece = 0;
-    deliver(d, line, h);
+    if (line.piece == 0 && !line.bare_lf && d == Direction::server_to_client &&
+        server_mode_ == ServerMode::data) {
+      // A whole line of a listing (or a body line the fast path above left): what deliver()
+      // -> server_line() would do with it, without the detour.
+      ds.seen_line = true;
+      data_line(line, h);
+    } else {
+      deliver(d, line, h);
+    }
     ds.partial.clear();
   }
 }
