@@ -5,21 +5,16 @@
 // disturbs less than wall time. The vs_memchr counter compares the decoder's CPU time with
 // the fastest of several memchr passes timed in the same benchmark run.
 #include <benchmark/benchmark.h>
-#include <pop3decode/pop3decode.h>
 #include <time.h>
 
 #include <algorithm>
-#include <cstring>
-#include <optional>
-#include <pop3decode/session.hpp>
 
+#include "replay.hpp"
 #include "streams.hpp"
 
 namespace {
 
 using pop3bench::Conversation;
-using pop3bench::Turn;
-using pop3decode::Direction;
 
 constexpr size_t mss = 1460;  // TCP payload per segment on Ethernet
 
@@ -29,101 +24,12 @@ double thread_seconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-const std::string& bytes_of(const Conversation& c, Direction d) {
-  return d == Direction::client_to_server ? c.client : c.server;
-}
-
-// Calls fn(turn, chunk_view) for each chunk: each turn cut in `chunk`-byte pieces (0: whole).
-template <typename Fn>
-void for_each_chunk(const Conversation& c, size_t chunk, Fn&& fn) {
-  for (const Turn& t : c.turns) {
-    const std::string& buf = bytes_of(c, t.direction);
-    size_t pos = t.begin;
-    bool first = true;
-    while (pos < t.end) {
-      const size_t n = chunk ? std::min(chunk, t.end - pos) : t.end - pos;
-      fn(t, first, std::string_view(buf.data() + pos, n));
-      first = false;
-      pos += n;
-    }
-  }
-}
-
-// What a consumer minimally does with each event: look at it.
-struct CountingHandler final : pop3decode::EventHandler {
-  uint64_t events = 0, data = 0, items = 0;
-  void on_event(const pop3decode::Event& e) override {
-    ++events;
-    data += e.data.size();
-    items += e.items.size() + e.anomalies.size();
-  }
-};
-
-uint64_t memchr_pass(const Conversation& c, size_t chunk) {
-  uint64_t lines = 0;
-  for_each_chunk(c, chunk, [&](const Turn&, bool, std::string_view bytes) {
-    const char* p = bytes.data();
-    const char* end = p + bytes.size();
-    while (p < end) {
-      const void* lf = std::memchr(p, '\n', size_t(end - p));
-      if (!lf) break;
-      ++lines;
-      p = static_cast<const char*>(lf) + 1;
-    }
-  });
-  return lines;
-}
-
-uint64_t decode_cpp(const Conversation& c, size_t chunk) {
-  CountingHandler h;
-  std::optional<pop3decode::Session> session;
-  for_each_chunk(c, chunk, [&](const Turn& t, bool first, std::string_view bytes) {
-    if (!session || (first && t.new_session)) {
-      if (session) session->finish(h);
-      session.emplace();
-    }
-    session->feed(t.direction, bytes, h);
-  });
-  if (session) session->finish(h);
-  return h.events + h.data + h.items;
-}
-
-int c_callback(void* user, const pop3d_event* e) {
-  auto* h = static_cast<CountingHandler*>(user);
-  ++h->events;
-  h->data += e->data_length;
-  h->items += e->item_count + e->anomaly_count;
-  return 0;
-}
-
-uint64_t decode_c(const Conversation& c, size_t chunk) {
-  CountingHandler h;
-  pop3d_session* session = nullptr;
-  for_each_chunk(c, chunk, [&](const Turn& t, bool first, std::string_view bytes) {
-    if (!session || (first && t.new_session)) {
-      if (session) {
-        pop3d_session_finish(session, c_callback, &h);
-        pop3d_session_free(session);
-      }
-      session = pop3d_session_new(nullptr);
-    }
-    pop3d_session_feed(session, static_cast<uint32_t>(t.direction),
-                       reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), c_callback,
-                       &h);
-  });
-  if (session) {
-    pop3d_session_finish(session, c_callback, &h);
-    pop3d_session_free(session);
-  }
-  return h.events + h.data + h.items;
-}
-
 // Fastest of `reps` memchr passes, in seconds of CPU time.
 double memchr_seconds(const Conversation& c, size_t chunk, int reps) {
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
     const double t0 = thread_seconds();
-    benchmark::DoNotOptimize(memchr_pass(c, chunk));
+    benchmark::DoNotOptimize(pop3bench::memchr_pass(c, chunk));
     best = std::min(best, thread_seconds() - t0);
   }
   return best;
@@ -137,7 +43,8 @@ void run_decoder(benchmark::State& state, const Conversation& c, Api api) {
   double memchr_best = memchr_seconds(c, chunk, 5);
   const double t0 = thread_seconds();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(api == Api::cpp ? decode_cpp(c, chunk) : decode_c(c, chunk));
+    benchmark::DoNotOptimize(api == Api::cpp ? pop3bench::decode(c, chunk)
+                                             : pop3bench::decode_c(c, chunk));
   }
   const double decoder = (thread_seconds() - t0) / double(state.iterations());
   memchr_best = std::min(memchr_best, memchr_seconds(c, chunk, 5));
@@ -157,7 +64,7 @@ void run_decoder(benchmark::State& state, const Conversation& c, Api api) {
 void run_memchr(benchmark::State& state, const Conversation& c) {
   const auto chunk = static_cast<size_t>(state.range(0));
   const uint64_t lines = c.lines();
-  for (auto _ : state) benchmark::DoNotOptimize(memchr_pass(c, chunk));
+  for (auto _ : state) benchmark::DoNotOptimize(pop3bench::memchr_pass(c, chunk));
   const auto n = static_cast<int64_t>(state.iterations());
   state.SetBytesProcessed(n * static_cast<int64_t>(c.bytes()));
   state.counters["lines/s"] =
