@@ -66,8 +66,6 @@ typedef struct tap_credential {
 } tap_credential_t;
 
 static int proto_pop3 = -1;
-static int proto_tcp = -1;
-static int proto_tls = -1;
 
 static int hf_field[POP3D_FIELD_COUNT];
 static int hf_response_in = -1;
@@ -80,7 +78,8 @@ static gint ett_field[POP3D_FIELD_COUNT];
 
 static expert_field ei_anomaly[POP3D_ANOMALY_COUNT];
 
-static dissector_handle_t pop3_handle;
+static dissector_handle_t pop3_handle;     /* POP3 over TCP */
+static dissector_handle_t pop3_tls_handle; /* POP3 inside TLS */
 static dissector_handle_t tls_handle;
 static dissector_handle_t imf_handle;
 static dissector_handle_t ntlmssp_handle;
@@ -769,16 +768,6 @@ pop3_conv_free_session(pop3_conv *conv)
     }
 }
 
-/* The protocol that called this dissector, or -1. */
-static int
-calling_protocol(packet_info *pinfo)
-{
-    wmem_list_frame_t *tail = wmem_list_tail(pinfo->layers);
-    wmem_list_frame_t *prev = tail ? wmem_list_frame_prev(tail) : NULL;
-
-    return prev ? GPOINTER_TO_INT(wmem_list_frame_data(prev)) : -1;
-}
-
 static pop3_conv *
 get_conv(packet_info *pinfo, gboolean from_tls)
 {
@@ -916,7 +905,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
 
     /* STLS accepted: TLS takes the conversation over after this frame. */
     if (ctx.starttls && from_tcp && tls_handle)
-        ssl_starttls_ack(tls_handle, pinfo, pop3_handle);
+        ssl_starttls_ack(tls_handle, pinfo, pop3_tls_handle);
     return chunk;
 }
 
@@ -1448,14 +1437,17 @@ show_chunk(show_ctx *sc)
 
 #define KEY_CALL_COUNT 0
 
+/* The transport comes from the handle that was called: pop3_handle for TCP (port table,
+ * Decode As, heuristic), pop3_tls_handle for the payload of TLS (implicit TLS port, Decode As on
+ * tls.port, STLS). `data` is TCP's struct tcpinfo only when from_tcp. */
 static int
-dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data,
+                       gboolean from_tcp)
 {
     guint call_index;
     pop3_chunk *chunk;
     proto_item *ti;
     show_ctx sc;
-    int caller = calling_protocol(pinfo);
 
     /* The n-th call of this dissector for this frame (TLS may call it once per record). */
     call_index = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT));
@@ -1468,8 +1460,7 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 
     chunk = (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index);
     if (!chunk && !PINFO_FD_VISITED(pinfo)) {
-        gboolean from_tcp = caller == proto_tcp;
-        pop3_conv *conv = get_conv(pinfo, caller == proto_tls);
+        pop3_conv *conv = get_conv(pinfo, !from_tcp);
         chunk =
             build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL, from_tcp);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, chunk);
@@ -1489,6 +1480,18 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", "(not decoded)");
     }
     return tvb_captured_length(tvb);
+}
+
+static int
+dissect_pop3_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    return dissect_pop3_transport(tvb, pinfo, tree, data, TRUE);
+}
+
+static int
+dissect_pop3_tls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    return dissect_pop3_transport(tvb, pinfo, tree, NULL, FALSE);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1592,7 +1595,8 @@ proto_register_pop3(void)
     uat_t *password_uat;
 
     proto_pop3 = proto_register_protocol("Post Office Protocol v3", "POP3", "pop3");
-    pop3_handle = register_dissector("pop3", dissect_pop3, proto_pop3);
+    pop3_handle = register_dissector("pop3", dissect_pop3_tcp, proto_pop3);
+    pop3_tls_handle = register_dissector("pop3.tls", dissect_pop3_tls, proto_pop3);
 
     /* One field per library field, from the library's table */
     hf = g_new0(hf_register_info, POP3D_FIELD_COUNT);
@@ -1667,18 +1671,16 @@ proto_reg_handoff_pop3(void)
 
     if (!initialized) {
         dissector_add_uint_with_preference("tcp.port", POP3_TCP_PORT, pop3_handle);
-        dissector_add_for_decode_as("tls.port", pop3_handle);
+        dissector_add_for_decode_as("tls.port", pop3_tls_handle);
         tls_handle = find_dissector("tls");
         imf_handle = find_dissector_add_dependency("imf", proto_pop3);
         ntlmssp_handle = find_dissector_add_dependency("ntlmssp", proto_pop3);
         gssapi_handle = find_dissector_add_dependency("gssapi", proto_pop3);
-        proto_tcp = proto_get_id_by_filter_name("tcp");
-        proto_tls = proto_get_id_by_filter_name("tls");
         initialized = TRUE;
     } else if (registered_tls_port) {
-        ssl_dissector_delete(registered_tls_port, pop3_handle);
+        ssl_dissector_delete(registered_tls_port, pop3_tls_handle);
     }
     if (pref_tls_port)
-        ssl_dissector_add(pref_tls_port, pop3_handle);
+        ssl_dissector_add(pref_tls_port, pop3_tls_handle);
     registered_tls_port = pref_tls_port;
 }
