@@ -1390,6 +1390,16 @@ show_event(show_ctx *sc, const decoded_event *de)
         proto_tree_add_expert(event_tree, pinfo, &ei_anomaly[hit->anomaly], view.tvb, start, len);
     }
 
+    /* -- "pop3" tap and statistics (pop3-stats.c) -- */
+    {
+        pop3_request *req = conv_request(chunk->conv, ev->request_id, FALSE);
+        gboolean answer =
+            req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == pinfo->num;
+        pop3_tap_queue(pinfo, ev, answer ? req->request_frame : 0,
+                       answer ? &req->request_time : NULL);
+    }
+    /* -- end of "pop3" tap -- */
+
     if (ev->kind == POP3D_EVENT_AUTH_RESULT)
         tap_credentials(sc, ev);
     if (de->has_message)
@@ -1662,6 +1672,7 @@ proto_register_pop3(void)
     register_init_routine(pop3_init);
     register_cleanup_routine(pop3_cleanup);
     credentials_tap = register_tap("credentials");
+    pop3_tap_register(); /* pop3-stats.c */
 }
 
 void
