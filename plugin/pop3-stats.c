@@ -124,7 +124,7 @@ pop3_stats_tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _
     switch (info->kind) {
     case POP3D_EVENT_COMMAND:
         tick_stat_node(st, st_commands, 0, FALSE);
-        tick_stat_node(st, info->verb ? info->verb : "(none)", st_node_commands, FALSE);
+        tick_stat_node(st, info->verb ? info->verb : "(empty)", st_node_commands, FALSE);
         return TAP_PACKET_REDRAW;
     case POP3D_EVENT_GREETING:
     case POP3D_EVENT_STATUS: {
