@@ -1505,6 +1505,106 @@ dissect_pop3_tls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Connection end: the accessors pop3-end.c uses
+ * ------------------------------------------------------------------------------------------- */
+
+#define KEY_END 0x7fff0001u /* per-frame record of the end of the connection (file scope) */
+
+pop3_conv *
+pop3_conv_of_frame(packet_info *pinfo)
+{
+    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
+
+    return conversation ? (pop3_conv *)conversation_get_proto_data(conversation, proto_pop3) : NULL;
+}
+
+gboolean
+pop3_conv_from_server(const pop3_conv *conv, const packet_info *pinfo)
+{
+    return pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr);
+}
+
+guint32
+pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames)
+{
+    guint count = conv->requests ? wmem_array_get_count(conv->requests) : 0;
+    guint32 n = 0;
+    guint i;
+
+    for (i = 0; i < count; i++) {
+        const pop3_request *req = (const pop3_request *)wmem_array_index(conv->requests, i);
+        if (req->request_frame && !req->response_frame) {
+            if (n < max_frames)
+                frames[n] = req->request_frame;
+            n++;
+        }
+    }
+    return n;
+}
+
+gboolean
+pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
+              proto_tree *pop3_tree)
+{
+    pop3_chunk *chunk =
+        (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
+    show_ctx sc;
+
+    if (!chunk && conv && !PINFO_FD_VISITED(pinfo)) {
+        feed_ctx ctx;
+        out_buf encoded = {NULL, 0, 0};
+
+        chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
+        chunk->conv = conv;
+        chunk->direction =
+            pop3_conv_from_server(conv, pinfo) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
+        /* Nothing of what finish reports is in this frame's bytes: an unreachable base makes
+         * every line a "Reassembled line" of its own. */
+        chunk->base = G_MAXUINT64;
+        if (conv->failed || !conv->session) {
+            chunk->flags |= CHUNK_FAILED;
+        } else {
+            memset(&ctx, 0, sizeof ctx);
+            ctx.conv = conv;
+            ctx.pinfo = pinfo;
+            ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
+            ctx.enc.out = &encoded;
+            ctx.enc.tvb = tvb;
+            ctx.enc.first = TRUE;
+            ctx.enc.base = chunk->base;
+            ctx.enc.prev_end = chunk->base;
+            if (pop3d_session_finish(conv->session, feed_callback, &ctx) != POP3D_OK)
+                chunk->flags |= CHUNK_FAILED;
+            if (encoded.len) {
+                chunk->blob_length = (guint32)encoded.len;
+                chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
+            }
+            g_free(encoded.data);
+            if (ctx.messages->len) { /* a response cut short gives no message; kept for form */
+                chunk->message_count = ctx.messages->len;
+                chunk->messages =
+                    (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
+                                                ctx.messages->len * sizeof(pop3_message));
+            }
+            g_array_free(ctx.messages, TRUE);
+        }
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, chunk);
+    }
+    if (!chunk)
+        return FALSE;
+
+    memset(&sc, 0, sizeof sc);
+    sc.pinfo = pinfo;
+    sc.root = root;
+    sc.tree = pop3_tree;
+    sc.tvb = tvb;
+    sc.chunk = chunk;
+    sc.info_added = TRUE; /* no "partial line" note: this frame carries no POP3 bytes */
+    show_chunk(&sc);
+    return TRUE;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------------------------------- */
 
@@ -1672,7 +1772,8 @@ proto_register_pop3(void)
     register_init_routine(pop3_init);
     register_cleanup_routine(pop3_cleanup);
     credentials_tap = register_tap("credentials");
-    pop3_tap_register(); /* pop3-stats.c */
+    pop3_tap_register();           /* pop3-stats.c */
+    pop3_end_register(proto_pop3); /* pop3-end.c */
 }
 
 void
@@ -1687,6 +1788,7 @@ proto_reg_handoff_pop3(void)
         imf_handle = find_dissector_add_dependency("imf", proto_pop3);
         ntlmssp_handle = find_dissector_add_dependency("ntlmssp", proto_pop3);
         gssapi_handle = find_dissector_add_dependency("gssapi", proto_pop3);
+        pop3_end_handoff(); /* pop3-end.c */
         initialized = TRUE;
     } else if (registered_tls_port) {
         ssl_dissector_delete(registered_tls_port, pop3_tls_handle);

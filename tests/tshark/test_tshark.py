@@ -924,6 +924,97 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(per_command[("AUTH",)], 7)
 
 
+# ---------------------------------------------------------------------------------------------
+class ConnectionEndTest(unittest.TestCase):
+    """The FIN or RST that ends a POP3 connection: what was cut short, what was never answered."""
+
+    def end(self, path):
+        one = run(path, ONE_PASS)
+        two = run(path, TWO_PASS)
+        run(path, PLAIN)
+        d1, d2 = pop3json.Decoded(one.stdout), pop3json.Decoded(two.stdout)
+        ends = d2.frames_with("pop3.end")
+        self.assertEqual(d1.frames_with("pop3.end"), ends)
+        self.assertEqual([f for f in d1.frames if f[0] in ends], [f for f in d2.frames if f[0] in ends])
+        return d2, ends
+
+    def test_errors_abort(self):
+        d, ends = self.end(sample("errors-abort.pcapng"))
+        self.assertEqual(ends, [13, 26, 38])
+        # RETR 5 (frame 12) reset by the client before any answer
+        self.assertEqual(d.values("pop3.end.reason", frame=13), ["Reset by the client"])
+        self.assertEqual(d.values("pop3.end.unanswered", frame=13), ["1"])
+        self.assertEqual(d.values("pop3.end.unanswered_in", frame=13), ["12"])
+        self.assertTrue(d.has("pop3.end.never_answered", frame=13))
+        # a partial last line ("STA" without line end), then FIN: decoded, never answered
+        self.assertEqual(d.values("pop3.request.command", frame=26), ["STA"])
+        self.assertEqual(d.values("pop3.end.unanswered_in", frame=26), ["26"])
+        # USER answered, then the client closes: nothing to flag
+        self.assertEqual(d.values("pop3.end.unanswered", frame=38), ["0"])
+        self.assertFalse(d.has("_ws.expert", frame=38))
+
+    def test_normal_quit_raises_nothing(self):
+        for name in ("curl-auth-plain.pcapng", "python-poplib-basics.pcapng",
+                     "python-pipelining.pcapng", "curl-stls.pcapng", "curl-pop3s.pcapng"):
+            with self.subTest(capture=name):
+                d, ends = self.end(sample(name))
+                self.assertTrue(ends)
+                self.assertEqual(set(d.values("pop3.end.unanswered")), {"0"})
+                self.assertFalse(d.has("pop3.end.never_answered"))
+                self.assertFalse(d.has("pop3.anomaly.data_unterminated"))
+                self.assertFalse(d.has("pop3.anomaly.sasl_aborted"))
+
+    def test_answer_cut_by_reset(self):
+        body = b"".join(b"line %d\r\n" % i for i in range(50))
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"RETR 1\r\n")
+            w.server_says(b"+OK\r\n" + body)
+            w.packet(s, c, flags=0x14)  # RST, ACK
+        d, ends = self.end(synthetic("cut-by-reset.pcap", build))
+        self.assertEqual(len(ends), 1)
+        self.assertEqual(d.values("pop3.end.reason"), ["Reset by the server"])
+        self.assertTrue(d.has("pop3.anomaly.data_unterminated", frame=ends[0]))
+        self.assertEqual(d.values("pop3.end.unanswered"), ["0"])  # the +OK answered RETR
+
+    def test_sasl_aborted(self):
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.client_says(b"AUTH LOGIN\r\n")
+            w.server_says(b"+ VXNlcm5hbWU6\r\n")
+            w.packet(c, s, flags=0x11)  # the client gives up: FIN, ACK
+            w.seq[c] += 1
+            w.packet(s, c, flags=0x11)  # and so does the server
+            w.seq[s] += 1
+        d, ends = self.end(synthetic("sasl-aborted.pcap", build))
+        # the client's FIN left AUTH unanswered: the server's FIN ends the conversation
+        self.assertEqual(d.values("pop3.end.reason"), ["Closed by the server (FIN)"])
+        self.assertEqual(d.values("pop3.end.unanswered"), ["1"])
+        self.assertTrue(d.has("pop3.anomaly.sasl_aborted", frame=ends[0]))
+        self.assertIn("aborted", d.values("pop3.auth.result", frame=ends[0]))
+
+    def test_fin_with_payload_and_half_close(self):
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.packet(c, s, b"QUIT\r\n", flags=0x19)  # the client closes its side with QUIT
+            w.seq[c] += 1
+            w.packet(s, c, b"+OK bye\r\n", flags=0x19)  # the answer comes with the server's FIN
+            w.seq[s] += 1
+            w.packet(c, s, flags=0x10)
+        path = synthetic("fin-payload.pcap", build)
+        d, ends = self.end(path)
+        answer = d.frames_with("pop3.response.description", "bye")
+        self.assertEqual(ends, answer)  # not the client's FIN: its QUIT was still unanswered
+        self.assertEqual(d.values("pop3.end.unanswered"), ["0"])
+        self.assertFalse(d.has("_ws.expert", frame=ends[0]))
+        info = run(path, ["-T", "fields", "-e", "_ws.col.Info", "-Y", "frame.number==%d" % ends[0]])
+        self.assertTrue(info.stdout.strip().endswith("S: +OK bye | POP3: Closed by the server (FIN)"),
+                        info.stdout)
+
+
 if __name__ == "__main__":
     if not PLUGIN or not os.path.exists(PLUGIN):
         print("pop3decode.so not found (set POP3DECODE_PLUGIN)", file=sys.stderr)
