@@ -1772,8 +1772,9 @@ proto_register_pop3(void)
     register_init_routine(pop3_init);
     register_cleanup_routine(pop3_cleanup);
     credentials_tap = register_tap("credentials");
-    pop3_tap_register();           /* pop3-stats.c */
-    pop3_end_register(proto_pop3); /* pop3-end.c */
+    pop3_tap_register();            /* pop3-stats.c */
+    pop3_end_register(proto_pop3);  /* pop3-end.c */
+    pop3_heur_register(proto_pop3); /* pop3-heur.c */
 }
 
 void
@@ -1788,7 +1789,8 @@ proto_reg_handoff_pop3(void)
         imf_handle = find_dissector_add_dependency("imf", proto_pop3);
         ntlmssp_handle = find_dissector_add_dependency("ntlmssp", proto_pop3);
         gssapi_handle = find_dissector_add_dependency("gssapi", proto_pop3);
-        pop3_end_handoff(); /* pop3-end.c */
+        pop3_end_handoff();             /* pop3-end.c */
+        pop3_heur_handoff(pop3_handle); /* pop3-heur.c */
         initialized = TRUE;
     } else if (registered_tls_port) {
         ssl_dissector_delete(registered_tls_port, pop3_tls_handle);

@@ -27,6 +27,10 @@ void pop3_stats_tree_register(void);
 void pop3_end_register(int proto_pop3);
 void pop3_end_handoff(void);
 
+/* pop3-heur.c: the "pop3_tcp" heuristic (a server greeting on any TCP port) */
+void pop3_heur_register(int proto_pop3);
+void pop3_heur_handoff(dissector_handle_t pop3_tcp_handle);
+
 /* packet-pop3.c, for pop3-end.c: a conversation's decoding state */
 typedef struct pop3_conv pop3_conv;
 /* The POP3 state of the frame's conversation (the one TCP set up), or NULL. */

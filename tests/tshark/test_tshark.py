@@ -24,6 +24,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import pcapports  # noqa: E402
 import pcapwriter  # noqa: E402
 import pop3json  # noqa: E402
 import tsharkenv  # noqa: E402
@@ -744,8 +745,9 @@ class TcpEdgeCaseTest(unittest.TestCase):
             w.client_says(b"CAPA\r\n")
             w.server_says(b"+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n")
         path = synthetic("port2110.pcap", build, server_port=2110)
-        self.assertFalse(pop3json.Decoded(run(path, TWO_PASS).stdout).pop3_frames())
-        d = self.sweep(path, ["-d", "tcp.port==2110,pop3"])
+        no_heuristic = ["--disable-heuristic", "pop3_tcp"]
+        self.assertFalse(pop3json.Decoded(run(path, TWO_PASS + no_heuristic).stdout).pop3_frames())
+        d = self.sweep(path, ["-d", "tcp.port==2110,pop3"] + no_heuristic)
         self.assertEqual(d.values("pop3.capa.name"), ["USER", "SASL"])
         self.assertEqual(d.values("pop3.request.command"), ["CAPA"])
 
@@ -922,6 +924,87 @@ class StatsTest(unittest.TestCase):
         per_command = counts(rows, "POP3 response time (ms)")
         self.assertEqual(sum(per_command.values()), len(times))
         self.assertEqual(per_command[("AUTH",)], 7)
+
+
+# ---------------------------------------------------------------------------------------------
+def on_port(name, old, new):
+    """A sample capture with its server port rewritten (in the test folder)."""
+    dest = os.path.join(tshark().captures, "%s-port%d%s" % (os.path.splitext(name)[0], new,
+                                                           os.path.splitext(name)[1]))
+    if not os.path.exists(dest):
+        pcapports.rewrite(sample(name), dest, old, new)
+        os.chmod(dest, 0o644)
+    return dest
+
+
+class HeuristicTest(unittest.TestCase):
+    """The pop3_tcp heuristic: POP3 on a port the dissector is not registered for."""
+
+    NO_HEURISTIC = ["--disable-heuristic", "pop3_tcp"]
+
+    def test_other_port_decoded_like_port_110(self):
+        for name in ("python-pipelining.pcapng", "curl-auth-plain.pcapng", "python-ipv6.pcapng"):
+            with self.subTest(capture=name):
+                path = on_port(name, 110, 2110)
+                moved = decoded(path)
+                original = decoded(sample(name))
+                self.assertTrue(moved.pop3_frames())
+                self.assertEqual(moved.frames, original.frames)
+                self.assertEqual(run(path, ["-Y", "pop3"] + self.NO_HEURISTIC).stdout.strip(), "")
+
+    def test_synthetic_greeting(self):
+        def build(w):
+            w.server_says(b"+OK POP3 server ready\r\n")
+            w.client_says(b"STAT\r\n")
+            w.server_says(b"+OK 0 0\r\n")
+        d = pop3json.Decoded(run(synthetic("heur-9110.pcap", build, server_port=9110),
+                                 TWO_PASS).stdout)
+        self.assertEqual(d.values("pop3.request.command"), ["STAT"])
+        self.assertEqual(d.values("pop3.stat.messages"), ["0"])
+
+    def test_not_pop3(self):
+        def redis(w):  # the client speaks first; the server's +OK is an answer
+            w.client_says(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n")
+            w.server_says(b"+OK\r\n")
+        def binary(w):
+            w.server_says(b"+OK\x00\x01\r\n")
+        def no_line_end(w):
+            w.server_says(b"+OKAY then\r\n")
+        for name, build in (("redis", redis), ("binary", binary), ("okay", no_line_end)):
+            with self.subTest(case=name):
+                path = synthetic("heur-%s.pcap" % name, build, server_port=6379)
+                self.assertEqual(run(path, ["-Y", "pop3"]).stdout.strip(), "")
+
+    def test_tls_decode_as_other_port(self):
+        path = on_port("curl-pop3s.pcapng", 995, 9995)
+        keys = ["-o", "tls.keylog_file:" + tshark().capture(os.path.join(SAMPLES, "curl-pop3s.keys"))]
+        out = run(path, keys + ["-d", "tcp.port==9995,tls", "-d", "tls.port==9995,pop3",
+                                "-T", "fields", "-e", "frame.protocols", "-Y", "pop3"],
+                  decrypt=False).stdout
+        self.assertIn("tls:pop3", out)
+        self.assertEqual(len(exported_messages_args(path, keys + ["-d", "tcp.port==9995,tls",
+                                                                  "-d", "tls.port==9995,pop3"])), 1)
+
+
+def exported_messages_args(path, args):
+    out = tshark().outdir("eo-args")
+    run(path, ["-q", "--export-objects", "imf," + out] + args, decrypt=False)
+    return sorted(os.listdir(out))
+
+
+class HeuristicThirdPartyTest(unittest.TestCase):
+    """No pop3 frame outside POP3 conversations in the third-party captures (skipped, with exit
+    code 77, when the folder is absent)."""
+
+    def test_no_false_positive(self):
+        captures = third_party_captures()
+        if not captures:
+            self.skipTest("no third-party captures in %s" % THIRD_PARTY)
+        for path in captures:
+            with self.subTest(capture=os.path.basename(path)):
+                out = run(path, ["-T", "fields", "-e", "frame.number", "-Y",
+                                 "pop3 && !(tcp.port == 110 || tcp.port == 995)"]).stdout
+                self.assertEqual(out.strip(), "")
 
 
 # ---------------------------------------------------------------------------------------------
