@@ -221,6 +221,13 @@ class RegistrationTest(unittest.TestCase):
         self.assertIn("tls:pop", builtin)
         self.assertNotIn("pop3", builtin)
 
+    def test_handles_and_heuristic_registered(self):
+        decodes = tshark().run(["-G", "decodes"]).stdout.splitlines()
+        self.assertIn("tcp.port\t110\tpop3", decodes)
+        self.assertIn("tls.port\t995\tpop3", decodes)
+        # the pop3_tcp heuristic on TCP, enabled by default
+        self.assertIn("tcp\tpop3\tT", tshark().run(["-G", "heuristic-decodes"]).stdout.splitlines())
+
     def test_decode_as_other_port(self):
         path = third("zeek-redis-50-pings.pcap")
         plain = run(path, ["-Y", "pop3"]).stdout
