@@ -66,8 +66,6 @@ typedef struct tap_credential {
 } tap_credential_t;
 
 static int proto_pop3 = -1;
-static int proto_tcp = -1;
-static int proto_tls = -1;
 
 static int hf_field[POP3D_FIELD_COUNT];
 static int hf_response_in = -1;
@@ -80,7 +78,8 @@ static gint ett_field[POP3D_FIELD_COUNT];
 
 static expert_field ei_anomaly[POP3D_ANOMALY_COUNT];
 
-static dissector_handle_t pop3_handle;
+static dissector_handle_t pop3_handle;     /* POP3 over TCP */
+static dissector_handle_t pop3_tls_handle; /* POP3 inside TLS */
 static dissector_handle_t tls_handle;
 static dissector_handle_t imf_handle;
 static dissector_handle_t ntlmssp_handle;
@@ -769,16 +768,6 @@ pop3_conv_free_session(pop3_conv *conv)
     }
 }
 
-/* The protocol that called this dissector, or -1. */
-static int
-calling_protocol(packet_info *pinfo)
-{
-    wmem_list_frame_t *tail = wmem_list_tail(pinfo->layers);
-    wmem_list_frame_t *prev = tail ? wmem_list_frame_prev(tail) : NULL;
-
-    return prev ? GPOINTER_TO_INT(wmem_list_frame_data(prev)) : -1;
-}
-
 static pop3_conv *
 get_conv(packet_info *pinfo, gboolean from_tls)
 {
@@ -916,7 +905,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
 
     /* STLS accepted: TLS takes the conversation over after this frame. */
     if (ctx.starttls && from_tcp && tls_handle)
-        ssl_starttls_ack(tls_handle, pinfo, pop3_handle);
+        ssl_starttls_ack(tls_handle, pinfo, pop3_tls_handle);
     return chunk;
 }
 
@@ -1401,6 +1390,16 @@ show_event(show_ctx *sc, const decoded_event *de)
         proto_tree_add_expert(event_tree, pinfo, &ei_anomaly[hit->anomaly], view.tvb, start, len);
     }
 
+    /* -- "pop3" tap and statistics (pop3-stats.c) -- */
+    {
+        pop3_request *req = conv_request(chunk->conv, ev->request_id, FALSE);
+        gboolean answer =
+            req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == pinfo->num;
+        pop3_tap_queue(pinfo, ev, answer ? req->request_frame : 0,
+                       answer ? &req->request_time : NULL);
+    }
+    /* -- end of "pop3" tap -- */
+
     if (ev->kind == POP3D_EVENT_AUTH_RESULT)
         tap_credentials(sc, ev);
     if (de->has_message)
@@ -1448,14 +1447,17 @@ show_chunk(show_ctx *sc)
 
 #define KEY_CALL_COUNT 0
 
+/* The transport comes from the handle that was called: pop3_handle for TCP (port table,
+ * Decode As, heuristic), pop3_tls_handle for the payload of TLS (implicit TLS port, Decode As on
+ * tls.port, STLS). `data` is TCP's struct tcpinfo only when from_tcp. */
 static int
-dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data,
+                       gboolean from_tcp)
 {
     guint call_index;
     pop3_chunk *chunk;
     proto_item *ti;
     show_ctx sc;
-    int caller = calling_protocol(pinfo);
 
     /* The n-th call of this dissector for this frame (TLS may call it once per record). */
     call_index = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT));
@@ -1468,8 +1470,7 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 
     chunk = (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index);
     if (!chunk && !PINFO_FD_VISITED(pinfo)) {
-        gboolean from_tcp = caller == proto_tcp;
-        pop3_conv *conv = get_conv(pinfo, caller == proto_tls);
+        pop3_conv *conv = get_conv(pinfo, !from_tcp);
         chunk =
             build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL, from_tcp);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, chunk);
@@ -1489,6 +1490,118 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", "(not decoded)");
     }
     return tvb_captured_length(tvb);
+}
+
+static int
+dissect_pop3_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    return dissect_pop3_transport(tvb, pinfo, tree, data, TRUE);
+}
+
+static int
+dissect_pop3_tls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    return dissect_pop3_transport(tvb, pinfo, tree, NULL, FALSE);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Connection end: the accessors pop3-end.c uses
+ * ------------------------------------------------------------------------------------------- */
+
+#define KEY_END 0x7fff0001u /* per-frame record of the end of the connection (file scope) */
+
+pop3_conv *
+pop3_conv_of_frame(packet_info *pinfo)
+{
+    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
+
+    return conversation ? (pop3_conv *)conversation_get_proto_data(conversation, proto_pop3) : NULL;
+}
+
+gboolean
+pop3_conv_from_server(const pop3_conv *conv, const packet_info *pinfo)
+{
+    return pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr);
+}
+
+guint32
+pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames)
+{
+    guint count = conv->requests ? wmem_array_get_count(conv->requests) : 0;
+    guint32 n = 0;
+    guint i;
+
+    for (i = 0; i < count; i++) {
+        const pop3_request *req = (const pop3_request *)wmem_array_index(conv->requests, i);
+        if (req->request_frame && !req->response_frame) {
+            if (n < max_frames)
+                frames[n] = req->request_frame;
+            n++;
+        }
+    }
+    return n;
+}
+
+gboolean
+pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
+              proto_tree *pop3_tree)
+{
+    pop3_chunk *chunk =
+        (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
+    show_ctx sc;
+
+    if (!chunk && conv && !PINFO_FD_VISITED(pinfo)) {
+        feed_ctx ctx;
+        out_buf encoded = {NULL, 0, 0};
+
+        chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
+        chunk->conv = conv;
+        chunk->direction =
+            pop3_conv_from_server(conv, pinfo) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
+        /* Nothing of what finish reports is in this frame's bytes: an unreachable base makes
+         * every line a "Reassembled line" of its own. */
+        chunk->base = G_MAXUINT64;
+        if (conv->failed || !conv->session) {
+            chunk->flags |= CHUNK_FAILED;
+        } else {
+            memset(&ctx, 0, sizeof ctx);
+            ctx.conv = conv;
+            ctx.pinfo = pinfo;
+            ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
+            ctx.enc.out = &encoded;
+            ctx.enc.tvb = tvb;
+            ctx.enc.first = TRUE;
+            ctx.enc.base = chunk->base;
+            ctx.enc.prev_end = chunk->base;
+            if (pop3d_session_finish(conv->session, feed_callback, &ctx) != POP3D_OK)
+                chunk->flags |= CHUNK_FAILED;
+            if (encoded.len) {
+                chunk->blob_length = (guint32)encoded.len;
+                chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
+            }
+            g_free(encoded.data);
+            if (ctx.messages->len) { /* a response cut short gives no message; kept for form */
+                chunk->message_count = ctx.messages->len;
+                chunk->messages =
+                    (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
+                                                ctx.messages->len * sizeof(pop3_message));
+            }
+            g_array_free(ctx.messages, TRUE);
+        }
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, chunk);
+    }
+    if (!chunk)
+        return FALSE;
+
+    memset(&sc, 0, sizeof sc);
+    sc.pinfo = pinfo;
+    sc.root = root;
+    sc.tree = pop3_tree;
+    sc.tvb = tvb;
+    sc.chunk = chunk;
+    sc.info_added = TRUE; /* no "partial line" note: this frame carries no POP3 bytes */
+    show_chunk(&sc);
+    return TRUE;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1592,7 +1705,8 @@ proto_register_pop3(void)
     uat_t *password_uat;
 
     proto_pop3 = proto_register_protocol("Post Office Protocol v3", "POP3", "pop3");
-    pop3_handle = register_dissector("pop3", dissect_pop3, proto_pop3);
+    pop3_handle = register_dissector("pop3", dissect_pop3_tcp, proto_pop3);
+    pop3_tls_handle = register_dissector("pop3.tls", dissect_pop3_tls, proto_pop3);
 
     /* One field per library field, from the library's table */
     hf = g_new0(hf_register_info, POP3D_FIELD_COUNT);
@@ -1658,6 +1772,9 @@ proto_register_pop3(void)
     register_init_routine(pop3_init);
     register_cleanup_routine(pop3_cleanup);
     credentials_tap = register_tap("credentials");
+    pop3_tap_register();            /* pop3-stats.c */
+    pop3_end_register(proto_pop3);  /* pop3-end.c */
+    pop3_heur_register(proto_pop3); /* pop3-heur.c */
 }
 
 void
@@ -1667,18 +1784,18 @@ proto_reg_handoff_pop3(void)
 
     if (!initialized) {
         dissector_add_uint_with_preference("tcp.port", POP3_TCP_PORT, pop3_handle);
-        dissector_add_for_decode_as("tls.port", pop3_handle);
+        dissector_add_for_decode_as("tls.port", pop3_tls_handle);
         tls_handle = find_dissector("tls");
         imf_handle = find_dissector_add_dependency("imf", proto_pop3);
         ntlmssp_handle = find_dissector_add_dependency("ntlmssp", proto_pop3);
         gssapi_handle = find_dissector_add_dependency("gssapi", proto_pop3);
-        proto_tcp = proto_get_id_by_filter_name("tcp");
-        proto_tls = proto_get_id_by_filter_name("tls");
+        pop3_end_handoff();             /* pop3-end.c */
+        pop3_heur_handoff(pop3_handle); /* pop3-heur.c */
         initialized = TRUE;
     } else if (registered_tls_port) {
-        ssl_dissector_delete(registered_tls_port, pop3_handle);
+        ssl_dissector_delete(registered_tls_port, pop3_tls_handle);
     }
     if (pref_tls_port)
-        ssl_dissector_add(pref_tls_port, pop3_handle);
+        ssl_dissector_add(pref_tls_port, pop3_tls_handle);
     registered_tls_port = pref_tls_port;
 }

@@ -1,11 +1,48 @@
-/* packet-pop3.h - registration entry points of the POP3 dissector.
+/* packet-pop3.h - entry points of the POP3 dissector and of its companion files.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #ifndef PACKET_POP3_H
 #define PACKET_POP3_H
 
+#include <wireshark.h>
+
+#include <epan/packet.h>
+
+#include <pop3decode/pop3decode.h>
+
+/* packet-pop3.c */
 void proto_register_pop3(void);
 void proto_reg_handoff_pop3(void);
+
+/* pop3-stats.c: the "pop3" tap (pop3-tap.h) and the statistics tree */
+void pop3_tap_register(void);
+/* Queues the tap record of one shown event. request_frame/request_time: for the first answer
+ * to a command seen in the capture, that command's frame and time; 0/NULL otherwise. */
+void pop3_tap_queue(packet_info *pinfo, const pop3d_event *ev, guint32 request_frame,
+                    const nstime_t *request_time);
+void pop3_stats_tree_register(void);
+
+/* pop3-end.c: the end of the connection (postdissector on TCP FIN/RST) */
+void pop3_end_register(int proto_pop3);
+void pop3_end_handoff(void);
+
+/* pop3-heur.c: the "pop3_tcp" heuristic (a server greeting on any TCP port) */
+void pop3_heur_register(int proto_pop3);
+void pop3_heur_handoff(dissector_handle_t pop3_tcp_handle);
+
+/* packet-pop3.c, for pop3-end.c: a conversation's decoding state */
+typedef struct pop3_conv pop3_conv;
+/* The POP3 state of the frame's conversation (the one TCP set up), or NULL. */
+pop3_conv *pop3_conv_of_frame(packet_info *pinfo);
+gboolean pop3_conv_from_server(const pop3_conv *conv, const packet_info *pinfo);
+/* Commands seen without an answer; the first max_frames of their frames go to frames. */
+guint32 pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames);
+/* First pass, conv not NULL: ends the conversation's session (pop3d_session_finish) and keeps
+ * what that produced as this frame's record. Every pass: shows the record's events in
+ * pop3_tree (Info column, expert items, taps) as the dissector shows any frame's. Returns
+ * FALSE when the frame has no record. */
+gboolean pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
+                       proto_tree *pop3_tree);
 
 #endif /* PACKET_POP3_H */

@@ -5,6 +5,7 @@
 #include <wireshark.h>
 
 #include <epan/proto.h>
+#include <epan/tap.h>
 #include <ws_version.h>
 
 #include <pop3decode/pop3decode.h>
@@ -21,8 +22,12 @@ void
 plugin_register(void)
 {
     static proto_plugin plug_pop3;
+    static tap_plugin plug_pop3_stats;
 
     plug_pop3.register_protoinfo = proto_register_pop3;
     plug_pop3.register_handoff = proto_reg_handoff_pop3;
     proto_register_plugin(&plug_pop3);
+    /* the statistics tree registers with the tap listeners, after the protocols */
+    plug_pop3_stats.register_tap_listener = pop3_stats_tree_register;
+    tap_register_plugin(&plug_pop3_stats);
 }
