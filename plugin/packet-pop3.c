@@ -14,7 +14,8 @@
  * line, and item values that are slices of it or of a decoded SASL buffer) is stored as a
  * reference, not a copy. A plain data line of a mail body costs about ten bytes. Every pass,
  * the first included, decodes that record and builds the tree from it, so the trees are
- * identical however often and in whatever order frames are dissected.
+ * identical however often and in whatever order frames are dissected. The record format and
+ * its codec are in event-codec.c (plain C, tested and fuzzed without Wireshark).
  *
  * The alternative, a pop3d_session_clone() saved before each frame and replayed in later
  * passes, costs a whole session state (buffers, capability list, pending commands, SASL state)
@@ -50,6 +51,7 @@
 
 #include <pop3decode/pop3decode.h>
 
+#include "event-codec.h"
 #include "packet-pop3.h"
 
 #define POP3_TCP_PORT 110
@@ -175,502 +177,13 @@ static GPtrArray *all_convs = NULL;      /* pop3_conv *: sessions to free at cle
 static GPtrArray *owned_messages = NULL; /* g_malloc'd message bodies */
 
 /* ---------------------------------------------------------------------------------------------
- * Serialisation of events (see the top of the file)
- * ------------------------------------------------------------------------------------------- */
-
-/* A growable byte buffer for the encoding: its many small values cost a few stores each here,
- * where a GByteArray append was a library call for every one of them. */
-typedef struct out_buf {
-    guint8 *data;
-    size_t len;
-    size_t cap;
-} out_buf;
-
-/* Room for n more bytes at data + len; the caller writes them and advances len. */
-static guint8 *
-out_room(out_buf *b, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        b->data = (guint8 *)g_realloc(b->data, cap);
-        b->cap = cap;
-    }
-    return b->data + b->len;
-}
-
-static void
-put_u8(out_buf *b, guint8 v)
-{
-    *out_room(b, 1) = v;
-    b->len++;
-}
-
-static void
-put_uv(out_buf *b, guint64 v)
-{
-    guint8 *p = out_room(b, 10);
-    size_t n = 0;
-
-    do {
-        guint8 c = (guint8)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        p[n++] = c;
-    } while (v);
-    b->len += n;
-}
-
-static void
-put_sv(out_buf *b, gint64 v)
-{
-    put_uv(b, ((guint64)v << 1) ^ (guint64)(v >> 63));
-}
-
-static void
-put_bytes(out_buf *b, const guint8 *p, size_t n)
-{
-    put_uv(b, n);
-    if (n) {
-        memcpy(out_room(b, n), p, n);
-        b->len += n;
-    }
-}
-
-typedef struct reader {
-    const guint8 *p;
-    const guint8 *end;
-    gboolean bad;
-} reader;
-
-static guint8
-get_u8(reader *r)
-{
-    if (r->p >= r->end) {
-        r->bad = TRUE;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static guint64
-get_uv(reader *r)
-{
-    guint64 v = 0;
-    guint shift = 0;
-
-    for (;;) {
-        guint8 c;
-        if (r->p >= r->end || shift > 63) {
-            r->bad = TRUE;
-            return 0;
-        }
-        c = *r->p++;
-        v |= (guint64)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-        shift += 7;
-    }
-}
-
-static gint64
-get_sv(reader *r)
-{
-    guint64 u = get_uv(r);
-    return (gint64)(u >> 1) ^ -(gint64)(u & 1);
-}
-
-static const guint8 *
-get_bytes(reader *r, size_t *n)
-{
-    guint64 len = get_uv(r);
-    const guint8 *p = r->p;
-
-    if (r->bad || len > (guint64)(r->end - r->p)) {
-        r->bad = TRUE;
-        *n = 0;
-        return NULL;
-    }
-    r->p += len;
-    *n = (size_t)len;
-    return p;
-}
-
-/* Event flags (first byte) */
-#define EF_LINE_MASK 0x03u
-#define EF_LINE_NONE 0x00u   /* line_length == 0 */
-#define EF_LINE_TVB 0x01u    /* the line is in the tvb at its offset */
-#define EF_LINE_PREFIX 0x02u /* the line's start (before the tvb) is stored, the rest in it */
-#define EF_LINE_LIT 0x03u    /* the line is stored */
-#define EF_LEN_CRLF 0x04u    /* length == line_length + 2 */
-#define EF_REQ_SAME 0x08u    /* request_id and command as the previous event */
-#define EF_PIECE 0x10u
-#define EF_ITEMS 0x20u
-#define EF_ANOMALIES 0x40u
-#define EF_EXT 0x80u
-/* Event flags (second byte, present with EF_EXT) */
-#define EF2_BUFFERS 0x01u
-#define EF2_MESSAGE 0x02u /* a DATA_END that takes the chunk's next reassembled message */
-
-/* Item flags */
-#define IF_TEXT_MASK 0x03u
-#define IF_TEXT_NONE 0x00u
-#define IF_TEXT_SAME 0x01u /* text is the source bytes at the item's position */
-#define IF_TEXT_LIT 0x02u
-#define IF_NUMBER 0x04u
-#define IF_PARENT 0x08u
-#define IF_SOURCE 0x10u
-#define IF_FLAGS 0x20u
-#define IF_TEXTLEN 0x40u /* with IF_TEXT_SAME: text_length differs from length */
-
-typedef struct encoder {
-    out_buf *out;
-    tvbuff_t *tvb;
-    guint64 base;
-    guint64 prev_end;
-    guint64 prev_request;
-    guint32 prev_command;
-    gboolean first;
-} encoder;
-
-/* Are the n bytes at stream offset `offset` in the tvb and equal to p? */
-static gboolean
-tvb_holds(tvbuff_t *tvb, guint64 base, guint64 offset, const guint8 *p, size_t n)
-{
-    guint avail = tvb_captured_length(tvb);
-    guint64 rel;
-
-    if (offset < base)
-        return FALSE;
-    rel = offset - base;
-    if (rel > avail || n > avail - rel)
-        return FALSE;
-    return n == 0 || memcmp(tvb_get_ptr(tvb, (gint)rel, (gint)n), p, n) == 0;
-}
-
-static void
-encode_item(encoder *enc, const pop3d_event *ev, const pop3d_item *it)
-{
-    guint8 flags = 0;
-    guint mode = IF_TEXT_NONE;
-
-    if (it->text && it->text_length) {
-        mode = IF_TEXT_LIT;
-        if (it->source == 0) {
-            if (it->offset >= ev->offset && it->offset - ev->offset <= ev->line_length &&
-                it->text_length <= ev->line_length - (it->offset - ev->offset) &&
-                memcmp(ev->line + (it->offset - ev->offset), it->text, it->text_length) == 0)
-                mode = IF_TEXT_SAME;
-        } else if (it->source <= ev->buffer_count) {
-            const pop3d_buffer *buf = &ev->buffers[it->source - 1];
-            if (it->offset <= buf->length && it->text_length <= buf->length - it->offset &&
-                memcmp(buf->data + it->offset, it->text, it->text_length) == 0)
-                mode = IF_TEXT_SAME;
-        }
-    }
-    flags |= (guint8)mode;
-    if (it->number)
-        flags |= IF_NUMBER;
-    if (it->parent >= 0)
-        flags |= IF_PARENT;
-    if (it->source)
-        flags |= IF_SOURCE;
-    if (it->flags)
-        flags |= IF_FLAGS;
-    if (mode == IF_TEXT_SAME && it->text_length != it->length)
-        flags |= IF_TEXTLEN;
-
-    put_uv(enc->out, it->field);
-    put_u8(enc->out, flags);
-    if (flags & IF_PARENT)
-        put_uv(enc->out, (guint64)it->parent);
-    if (flags & IF_SOURCE)
-        put_uv(enc->out, it->source);
-    if (flags & IF_FLAGS)
-        put_uv(enc->out, it->flags);
-    put_sv(enc->out, it->source == 0 ? (gint64)(it->offset - ev->offset) : (gint64)it->offset);
-    put_uv(enc->out, it->length);
-    if (flags & IF_NUMBER)
-        put_uv(enc->out, it->number);
-    if (mode == IF_TEXT_SAME && (flags & IF_TEXTLEN))
-        put_uv(enc->out, it->text_length);
-    if (mode == IF_TEXT_LIT)
-        put_bytes(enc->out, it->text, it->text_length);
-}
-
-static void
-encode_event(encoder *enc, const pop3d_event *ev, gboolean has_message)
-{
-    guint8 flags = 0;
-    guint8 flags2 = 0;
-    size_t i;
-
-    if (ev->line_length == 0)
-        flags |= EF_LINE_NONE;
-    else if (tvb_holds(enc->tvb, enc->base, ev->offset, ev->line, ev->line_length))
-        flags |= EF_LINE_TVB;
-    else if (ev->offset < enc->base && enc->base - ev->offset < ev->line_length &&
-             tvb_holds(enc->tvb, enc->base, enc->base, ev->line + (enc->base - ev->offset),
-                       ev->line_length - (size_t)(enc->base - ev->offset)))
-        flags |= EF_LINE_PREFIX;
-    else
-        flags |= EF_LINE_LIT;
-    if (ev->length == (guint64)ev->line_length + 2)
-        flags |= EF_LEN_CRLF;
-    if (!enc->first && ev->request_id == enc->prev_request && ev->command == enc->prev_command)
-        flags |= EF_REQ_SAME;
-    if (ev->piece)
-        flags |= EF_PIECE;
-    if (ev->item_count)
-        flags |= EF_ITEMS;
-    if (ev->anomaly_count)
-        flags |= EF_ANOMALIES;
-    if (ev->buffer_count)
-        flags2 |= EF2_BUFFERS;
-    if (has_message)
-        flags2 |= EF2_MESSAGE;
-    if (flags2)
-        flags |= EF_EXT;
-
-    put_u8(enc->out, (guint8)((ev->kind & 0x7f) | ((ev->direction & 1) << 7)));
-    put_u8(enc->out, flags);
-    if (flags2)
-        put_u8(enc->out, flags2);
-    put_sv(enc->out, (gint64)(ev->offset - enc->prev_end));
-    put_uv(enc->out, ev->line_length);
-    if (!(flags & EF_LEN_CRLF))
-        put_uv(enc->out, ev->length);
-    switch (flags & EF_LINE_MASK) {
-    case EF_LINE_PREFIX: put_bytes(enc->out, ev->line, (size_t)(enc->base - ev->offset)); break;
-    case EF_LINE_LIT: put_bytes(enc->out, ev->line, ev->line_length); break;
-    default: break;
-    }
-    if (!(flags & EF_REQ_SAME)) {
-        put_uv(enc->out, ev->request_id);
-        put_uv(enc->out, ev->command);
-    }
-    if (flags & EF_PIECE)
-        put_uv(enc->out, ev->piece);
-    if (flags & EF_ITEMS) {
-        put_uv(enc->out, ev->item_count);
-        for (i = 0; i < ev->item_count; i++)
-            encode_item(enc, ev, &ev->items[i]);
-    }
-    if (flags & EF_ANOMALIES) {
-        put_uv(enc->out, ev->anomaly_count);
-        for (i = 0; i < ev->anomaly_count; i++) {
-            put_uv(enc->out, ev->anomalies[i].anomaly);
-            put_sv(enc->out, (gint64)(ev->anomalies[i].offset - ev->offset));
-            put_uv(enc->out, ev->anomalies[i].length);
-        }
-    }
-    if (flags2 & EF2_BUFFERS) {
-        put_uv(enc->out, ev->buffer_count);
-        for (i = 0; i < ev->buffer_count; i++) {
-            put_bytes(enc->out, ev->buffers[i].data, ev->buffers[i].length);
-            put_sv(enc->out, (gint64)(ev->buffers[i].origin_offset - ev->offset));
-            put_uv(enc->out, ev->buffers[i].origin_length);
-        }
-    }
-
-    enc->first = FALSE;
-    enc->prev_end = ev->offset + ev->length;
-    enc->prev_request = ev->request_id;
-    enc->prev_command = ev->command;
-}
-
-/* A decoded event; everything it points to lives in pinfo->pool, the tvb or the chunk. */
-typedef struct decoded_event {
-    pop3d_event ev;
-    gboolean has_message;
-} decoded_event;
-
-typedef struct decoder {
-    reader r;
-    packet_info *pinfo;
-    tvbuff_t *tvb;
-    guint64 base;
-    guint64 prev_end;
-    guint64 prev_request;
-    guint32 prev_command;
-} decoder;
-
-/* Stands for "the text is the bytes at the item's position" until resolved. */
-static const guint8 text_same_marker[1];
-
-/* Returns FALSE at the end of the record or when it is damaged. */
-static gboolean
-decode_event(decoder *dec, decoded_event *out)
-{
-    reader *r = &dec->r;
-    pop3d_event *ev = &out->ev;
-    guint8 kd, flags, flags2 = 0;
-    size_t n, i;
-    const guint8 *p;
-
-    memset(out, 0, sizeof *out);
-    if (r->p >= r->end)
-        return FALSE;
-    kd = get_u8(r);
-    ev->kind = kd & 0x7f;
-    ev->direction = kd >> 7;
-    flags = get_u8(r);
-    if (flags & EF_EXT)
-        flags2 = get_u8(r);
-    ev->offset = dec->prev_end + (guint64)get_sv(r);
-    ev->line_length = (size_t)get_uv(r);
-    ev->length = (flags & EF_LEN_CRLF) ? (guint64)ev->line_length + 2 : get_uv(r);
-    if (r->bad)
-        return FALSE;
-
-    switch (flags & EF_LINE_MASK) {
-    case EF_LINE_TVB:
-        if (ev->offset < dec->base || ev->offset - dec->base > G_MAXINT ||
-            !tvb_bytes_exist(dec->tvb, (gint)(ev->offset - dec->base), (gint)ev->line_length))
-            return FALSE;
-        ev->line = tvb_get_ptr(dec->tvb, (gint)(ev->offset - dec->base), (gint)ev->line_length);
-        break;
-    case EF_LINE_PREFIX: {
-        guint8 *line;
-        p = get_bytes(r, &n);
-        if (r->bad || n > ev->line_length ||
-            !tvb_bytes_exist(dec->tvb, 0, (gint)(ev->line_length - n)))
-            return FALSE;
-        line = (guint8 *)wmem_alloc(dec->pinfo->pool, ev->line_length);
-        memcpy(line, p, n);
-        tvb_memcpy(dec->tvb, line + n, 0, ev->line_length - n);
-        ev->line = line;
-        break;
-    }
-    case EF_LINE_LIT:
-        ev->line = get_bytes(r, &n);
-        if (r->bad || n != ev->line_length)
-            return FALSE;
-        break;
-    default: ev->line = NULL; break;
-    }
-
-    if (flags & EF_REQ_SAME) {
-        ev->request_id = dec->prev_request;
-        ev->command = dec->prev_command;
-    } else {
-        ev->request_id = get_uv(r);
-        ev->command = (guint32)get_uv(r);
-    }
-    if (flags & EF_PIECE)
-        ev->piece = (guint32)get_uv(r);
-
-    if (flags & EF_ITEMS) {
-        pop3d_item *items;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        items = wmem_alloc0_array(dec->pinfo->pool, pop3d_item, (size_t)count);
-        for (i = 0; i < count; i++) {
-            pop3d_item *it = &items[i];
-            guint8 f;
-            it->field = (guint32)get_uv(r);
-            f = get_u8(r);
-            it->parent = (f & IF_PARENT) ? (gint32)get_uv(r) : -1;
-            it->source = (f & IF_SOURCE) ? (guint32)get_uv(r) : 0;
-            it->flags = (f & IF_FLAGS) ? (guint32)get_uv(r) : 0;
-            it->offset = (guint64)get_sv(r);
-            if (it->source == 0)
-                it->offset += ev->offset;
-            it->length = get_uv(r);
-            it->number = (f & IF_NUMBER) ? get_uv(r) : 0;
-            switch (f & IF_TEXT_MASK) {
-            case IF_TEXT_SAME:
-                /* resolved below, once the buffers are known */
-                it->text_length = (f & IF_TEXTLEN) ? (size_t)get_uv(r) : (size_t)it->length;
-                it->text = text_same_marker;
-                break;
-            case IF_TEXT_LIT: it->text = get_bytes(r, &it->text_length); break;
-            default:
-                it->text = NULL;
-                it->text_length = 0;
-                break;
-            }
-            if (r->bad)
-                return FALSE;
-        }
-        ev->items = items;
-        ev->item_count = (size_t)count;
-    }
-    if (flags & EF_ANOMALIES) {
-        pop3d_anomaly_hit *hits;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        hits = wmem_alloc0_array(dec->pinfo->pool, pop3d_anomaly_hit, (size_t)count);
-        for (i = 0; i < count; i++) {
-            hits[i].anomaly = (guint32)get_uv(r);
-            hits[i].offset = ev->offset + (guint64)get_sv(r);
-            hits[i].length = get_uv(r);
-        }
-        ev->anomalies = hits;
-        ev->anomaly_count = (size_t)count;
-    }
-    if (flags2 & EF2_BUFFERS) {
-        pop3d_buffer *bufs;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        bufs = wmem_alloc0_array(dec->pinfo->pool, pop3d_buffer, (size_t)count);
-        for (i = 0; i < count; i++) {
-            bufs[i].data = get_bytes(r, &bufs[i].length);
-            bufs[i].origin_offset = ev->offset + (guint64)get_sv(r);
-            bufs[i].origin_length = get_uv(r);
-        }
-        ev->buffers = bufs;
-        ev->buffer_count = (size_t)count;
-    }
-    out->has_message = (flags2 & EF2_MESSAGE) != 0;
-    if (r->bad)
-        return FALSE;
-
-    /* Item texts stored as references */
-    for (i = 0; i < ev->item_count; i++) {
-        pop3d_item *it = (pop3d_item *)&ev->items[i];
-        if (it->text != text_same_marker)
-            continue;
-        if (it->text_length == 0) {
-            it->text = NULL;
-            continue;
-        }
-        if (it->source == 0) {
-            guint64 rel = it->offset - ev->offset;
-            if (it->offset < ev->offset || rel > ev->line_length ||
-                it->text_length > ev->line_length - rel || !ev->line)
-                return FALSE;
-            it->text = ev->line + rel;
-        } else {
-            const pop3d_buffer *buf;
-            if (it->source > ev->buffer_count)
-                return FALSE;
-            buf = &ev->buffers[it->source - 1];
-            if (it->offset > buf->length || it->text_length > buf->length - it->offset)
-                return FALSE;
-            it->text = buf->data + it->offset;
-        }
-    }
-
-    dec->prev_end = ev->offset + ev->length;
-    dec->prev_request = ev->request_id;
-    dec->prev_command = ev->command;
-    return TRUE;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * First pass: feeding the session
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct feed_ctx {
     pop3_conv *conv;
     packet_info *pinfo;
-    encoder enc;
+    pop3_codec_encoder enc;
     GArray *messages; /* pop3_message */
     gboolean starttls;
 } feed_ctx;
@@ -752,7 +265,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
     default: break;
     }
 
-    encode_event(&ctx->enc, ev, has_message);
+    pop3_codec_encode_event(&ctx->enc, ev, has_message);
     return 0;
 }
 
@@ -824,6 +337,23 @@ get_conv(packet_info *pinfo, gboolean from_tls)
     return conv;
 }
 
+/* The tvb's bytes as the event codec sees them; byte 0 is at stream offset `base`. */
+static void
+frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame)
+{
+    guint captured = tvb_captured_length(tvb);
+
+    frame->base = base;
+    frame->length = captured;
+    frame->bytes = captured ? tvb_get_ptr(tvb, 0, (gint)captured) : NULL;
+}
+
+static void *
+pool_alloc0(void *pool, size_t size)
+{
+    return wmem_alloc0((wmem_allocator_t *)pool, size);
+}
+
 static pop3_chunk *
 build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
             gboolean from_tcp)
@@ -835,7 +365,8 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     guint32 skip = 0;
     guint64 gap = 0;
     feed_ctx ctx;
-    out_buf encoded = {NULL, 0, 0};
+    pop3_codec_buf encoded = {NULL, 0, 0};
+    pop3_codec_frame frame;
     int rc = POP3D_OK;
 
     dir = (pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr))
@@ -877,15 +408,12 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     ctx.conv = conv;
     ctx.pinfo = pinfo;
     ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-    ctx.enc.out = &encoded;
-    ctx.enc.tvb = tvb;
-    ctx.enc.first = TRUE;
 
     chunk->gap = gap;
     chunk->base = pop3d_session_offset(conv->session, dir) + gap - skip;
     chunk->fed_from = skip;
-    ctx.enc.base = chunk->base;
-    ctx.enc.prev_end = chunk->base;
+    frame_view(tvb, chunk->base, &frame);
+    pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
 
     if (gap)
         rc = pop3d_session_gap(conv->session, dir, gap, feed_callback, &ctx);
@@ -906,7 +434,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
         chunk->blob_length = (guint32)encoded.len;
         chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
     }
-    g_free(encoded.data);
+    pop3_codec_buf_free(&encoded);
     if (ctx.messages->len) {
         chunk->message_count = ctx.messages->len;
         chunk->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
@@ -1273,7 +801,7 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
 }
 
 static void
-show_event(show_ctx *sc, const decoded_event *de)
+show_event(show_ctx *sc, const pop3_codec_event *de)
 {
     const pop3d_event *ev = &de->ev;
     packet_info *pinfo = sc->pinfo;
@@ -1411,8 +939,9 @@ static void
 show_chunk(show_ctx *sc)
 {
     pop3_chunk *chunk = sc->chunk;
-    decoder dec;
-    decoded_event de;
+    pop3_codec_decoder dec;
+    pop3_codec_frame frame;
+    pop3_codec_event de;
 
     if (chunk->flags & CHUNK_RETRANSMISSION) {
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
@@ -1426,14 +955,10 @@ show_chunk(show_ctx *sc)
                                       "Retransmitted data (%u bytes, already decoded)",
                                       chunk->fed_from);
 
-    memset(&dec, 0, sizeof dec);
-    dec.r.p = chunk->blob;
-    dec.r.end = chunk->blob + chunk->blob_length;
-    dec.pinfo = sc->pinfo;
-    dec.tvb = sc->tvb;
-    dec.base = chunk->base;
-    dec.prev_end = chunk->base;
-    while (decode_event(&dec, &de))
+    frame_view(sc->tvb, chunk->base, &frame);
+    pop3_codec_decoder_init(&dec, chunk->blob, chunk->blob_length, &frame, pool_alloc0,
+                            sc->pinfo->pool);
+    while (pop3_codec_decode_event(&dec, &de))
         show_event(sc, &de);
     info_flush_data(sc);
 
