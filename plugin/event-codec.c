@@ -167,7 +167,9 @@ alloc_array(pop3_codec_decoder *dec, uint64_t count, size_t size, int *ok)
 #define EF_EXT 0x80u
 /* Event flags (second byte, present with EF_EXT) */
 #define EF2_BUFFERS 0x01u
-#define EF2_MESSAGE 0x02u /* a DATA_END that takes the chunk's next reassembled message */
+#define EF2_MESSAGE 0x02u  /* a DATA_END that takes the chunk's next reassembled message */
+#define EF2_DATA_REF 0x04u /* data: the line from a byte (0 or 1: the stuffed dot) on */
+#define EF2_DATA_LIT 0x08u /* data: stored */
 
 /* Item flags */
 #define IF_TEXT_MASK 0x03u
@@ -258,12 +260,35 @@ encode_item(pop3_codec_encoder *enc, const pop3d_event *ev, const pop3d_item *it
         put_bytes(enc->out, it->text, it->text_length);
 }
 
+/* Is the event's data the line from byte 0 or 1 on, followed by nothing but a line end? Returns
+ * that byte (what the codec stores instead of the data), or -1. */
+static int
+data_in_line(const pop3d_event *ev)
+{
+    size_t skip, take, i;
+
+    for (skip = 0; skip <= 1 && skip <= ev->line_length; skip++) {
+        take = ev->line_length - skip;
+        if (take > ev->data_length || ev->data_length - take > 2)
+            continue;
+        if (take && memcmp(ev->data, ev->line + skip, take) != 0)
+            continue;
+        for (i = take; i < ev->data_length; i++)
+            if (ev->data[i] != '\r' && ev->data[i] != '\n')
+                break;
+        if (i == ev->data_length)
+            return (int)skip;
+    }
+    return -1;
+}
+
 void
 pop3_codec_encode_event(pop3_codec_encoder *enc, const pop3d_event *ev, int has_message)
 {
     const pop3_codec_frame *frame = &enc->frame;
     uint8_t flags = 0;
     uint8_t flags2 = 0;
+    int data_skip = -1;
     size_t i;
 
     if (ev->line_length == 0)
@@ -290,6 +315,10 @@ pop3_codec_encode_event(pop3_codec_encoder *enc, const pop3d_event *ev, int has_
         flags2 |= EF2_BUFFERS;
     if (has_message)
         flags2 |= EF2_MESSAGE;
+    if (ev->data_length) {
+        data_skip = data_in_line(ev);
+        flags2 |= data_skip >= 0 ? EF2_DATA_REF : EF2_DATA_LIT;
+    }
     if (flags2)
         flags |= EF_EXT;
 
@@ -333,6 +362,10 @@ pop3_codec_encode_event(pop3_codec_encoder *enc, const pop3d_event *ev, int has_
             put_uv(enc->out, ev->buffers[i].origin_length);
         }
     }
+    if (flags2 & EF2_DATA_REF)
+        put_u8(enc->out, (uint8_t)data_skip);
+    else if (flags2 & EF2_DATA_LIT)
+        put_bytes(enc->out, ev->data, ev->data_length);
 
     enc->first = 0;
     enc->prev_end = ev->offset + ev->length;
@@ -418,7 +451,12 @@ decode_one(pop3_codec_decoder *dec, pop3_codec_event *out)
         if (dec->bad || n != ev->line_length)
             return 0;
         break;
-    default: ev->line = NULL; break;
+    default:
+        /* the encoder writes no line only for lines of no bytes */
+        if (ev->line_length)
+            return 0;
+        ev->line = NULL;
+        break;
     }
 
     if (flags & EF_REQ_SAME) {
@@ -501,6 +539,15 @@ decode_one(pop3_codec_decoder *dec, pop3_codec_event *out)
         }
         ev->buffers = bufs;
         ev->buffer_count = (size_t)count;
+    }
+    if (flags2 & EF2_DATA_REF) {
+        size_t skip = get_u8(dec);
+        if (dec->bad || skip > ev->line_length || (skip && !ev->line))
+            return 0;
+        ev->data = ev->line ? ev->line + skip : NULL;
+        ev->data_length = ev->line_length - skip;
+    } else if (flags2 & EF2_DATA_LIT) {
+        ev->data = get_bytes(dec, &ev->data_length);
     }
     out->has_message = (flags2 & EF2_MESSAGE) != 0;
     if (dec->bad)

@@ -11,8 +11,9 @@
  * offset of its first byte, its bytes and their number); the decoder takes its memory from a
  * caller-supplied allocator (the dissector passes pinfo->pool).
  *
- * The `data`/`data_length` of DATA_LINE events are not recorded (the dissector keeps the
- * unstuffed message it needs separately).
+ * The `data` of an event (DATA_LINE's unstuffed line) comes back without its line end when it
+ * is the line, or the line after its first byte (the stuffed dot), followed by a line end:
+ * then only that byte's number is recorded. Any other data comes back as it was.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -81,7 +82,7 @@ typedef struct pop3_codec_decoder {
 } pop3_codec_decoder;
 
 /* A decoded event. Its pointers point into the record, the frame's bytes, or memory from the
- * decoder's allocator. `data` is NULL and `data_length` 0. */
+ * decoder's allocator. `data` is as described at the top of this file. */
 typedef struct pop3_codec_event {
     pop3d_event ev;
     int has_message;

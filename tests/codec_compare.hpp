@@ -41,6 +41,7 @@ struct OwnedEvent {
   std::vector<pop3d_buffer> buffers;
   std::vector<std::string> buffer_data;
   std::vector<pop3d_anomaly_hit> anomalies;
+  std::string data;
 
   OwnedEvent(const pop3d_event& e, int message) : ev(e), has_message(message) {
     if (e.line) line.assign(reinterpret_cast<const char*>(e.line), e.line_length);
@@ -55,6 +56,7 @@ struct OwnedEvent {
     for (const pop3d_buffer& b : buffers)
       buffer_data.emplace_back(reinterpret_cast<const char*>(b.data), b.length);
     anomalies.assign(e.anomalies, e.anomalies + e.anomaly_count);
+    if (e.data) data.assign(reinterpret_cast<const char*>(e.data), e.data_length);
   }
 };
 
@@ -80,7 +82,6 @@ inline std::string bytes(const uint8_t* p, size_t n) {
     }                                                                                 \
   } while (0)
 
-// The codec keeps everything but DATA_LINE's unstuffed `data`.
 inline bool same_event(const std::string& where, const OwnedEvent& want,
                        const pop3_codec_event& got) {
   const pop3d_event& a = want.ev;
@@ -122,7 +123,13 @@ inline bool same_event(const std::string& where, const OwnedEvent& want,
     CHECK_EQ(want.buffers[i].origin_offset, b.buffers[i].origin_offset);
     CHECK_EQ(want.buffers[i].origin_length, b.buffers[i].origin_length);
   }
-  CHECK_EQ(b.data_length, size_t(0));
+  // The data comes back whole, or without the line end that follows the line in it.
+  {
+    std::string got_data = bytes(b.data, b.data_length);
+    CHECK_EQ(got_data.size() <= want.data.size(), true);
+    CHECK_BYTES(want.data.substr(0, got_data.size()), got_data);
+    CHECK_EQ(want.data.find_first_not_of("\r\n", got_data.size()) == std::string::npos, true);
+  }
   return true;
 }
 

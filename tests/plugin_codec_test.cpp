@@ -40,6 +40,7 @@ void round_trip(const std::string& where, const pop3_codec_frame& frame,
     // the copies must stay what the encoder sees: point the event at them
     pop3d_event ev = e.ev;
     ev.line = e.ev.line ? reinterpret_cast<const uint8_t*>(e.line.data()) : nullptr;
+    ev.data = ev.data_length ? reinterpret_cast<const uint8_t*>(e.data.data()) : nullptr;
     std::vector<pop3d_item> items = e.items;
     for (size_t i = 0; i < items.size(); i++)
       items[i].text =
@@ -222,6 +223,20 @@ void random_records(Coverage& cov) {
         h.offset = pick(2) ? ev.offset + pick(50) : rng();
         h.length = pick(50);
       }
+      // The unstuffed data: the line, the line after its first byte, or anything
+      std::string data;
+      switch (pick(5)) {
+        case 0: data = line + "\r\n"; break;
+        case 1: data = line.empty() ? "\n" : line.substr(1) + "\n"; break;
+        case 2: data = line; break;
+        case 3:
+          data.resize(pick(20));
+          for (char& c : data) c = static_cast<char>(pick(256));
+          break;
+        default: break;
+      }
+      ev.data_length = data.size();
+      ev.data = reinterpret_cast<const uint8_t*>(data.data());
       // Point the event at these copies, then copy it.
       scratch.push_back(line);
       ev.line = line.empty() && pick(2) ? nullptr : reinterpret_cast<const uint8_t*>(line.data());
