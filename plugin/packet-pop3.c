@@ -75,12 +75,15 @@ static int hf_field[POP3D_FIELD_COUNT];
 static int hf_response_in = -1;
 static int hf_response_to = -1;
 static int hf_time = -1;
+static int hf_data_end_in = -1;
+static int hf_octets_match = -1;
 
 static gint ett_pop3 = -1;
 static gint ett_event = -1;
 static gint ett_field[POP3D_FIELD_COUNT];
 
 static expert_field ei_anomaly[POP3D_ANOMALY_COUNT];
+static expert_field ei_octets_mismatch = EI_INIT;
 
 static dissector_handle_t pop3_handle;
 static dissector_handle_t tls_handle;
@@ -95,6 +98,7 @@ static guint pref_tls_port = POP3_TLS_PORT;
 static guint registered_tls_port = 0;
 static gboolean pref_reassemble = TRUE;
 static gboolean pref_imf = TRUE;
+static gboolean pref_imf_top = FALSE;
 static guint pref_max_line = 65536;
 
 /* Known passwords (UAT) */
@@ -136,7 +140,11 @@ pop3_password_free_cb(void *r)
 typedef struct pop3_request {
     guint32 request_frame;
     guint32 response_frame;
+    guint32 data_end_frame; /* where the multi-line answer ends (0: not seen) */
     nstime_t request_time;
+    const char *label; /* the command as the Info column names it ("RETR 2"); file scope */
+    guint64 announced; /* the +OK's octet count */
+    gboolean has_announced;
 } pop3_request;
 
 typedef struct pop3_conv {
@@ -148,6 +156,8 @@ typedef struct pop3_conv {
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
     wmem_array_t *requests; /* pop3_request, index request_id - 1 */
     gboolean failed;
+    guint32 data_lines;    /* lines of the multi-line answer in progress (first pass) */
+    const char *last_user; /* file scope; shared by the chunks while it stays the same */
 } pop3_conv;
 
 typedef struct pop3_message {
@@ -170,7 +180,9 @@ typedef struct pop3_chunk {
     guint32 blob_length;
     guint8 *blob; /* serialised events */
     guint32 message_count;
-    pop3_message *messages; /* the reassembled responses ending here, in DATA_END order */
+    pop3_message *messages;    /* the reassembled responses ending here, in DATA_END order */
+    guint32 data_lines_before; /* lines of the answer in progress when this chunk starts */
+    const char *user;          /* the session user after this chunk (library's answer) */
 } pop3_chunk;
 
 static GPtrArray *all_convs = NULL;      /* pop3_conv *: sessions to free at cleanup */
@@ -209,6 +221,56 @@ conv_request(pop3_conv *conv, guint64 request_id, gboolean create)
     return (pop3_request *)wmem_array_index(conv->requests, (guint)(request_id - 1));
 }
 
+static const pop3d_item *
+find_item(const pop3d_event *ev, guint32 field)
+{
+    size_t i;
+
+    for (i = 0; i < ev->item_count; i++)
+        if (ev->items[i].field == field)
+            return &ev->items[i];
+    return NULL;
+}
+
+/* Printable text of at most `max` bytes (cut with an ellipsis). */
+static char *
+item_text_cut(wmem_allocator_t *scope, const pop3d_item *it, size_t max)
+{
+    size_t n;
+
+    if (!it || !it->text || !it->text_length)
+        return NULL;
+    n = it->text_length > max ? max : it->text_length;
+    return n < it->text_length ? wmem_strdup_printf(scope, "%s" UTF8_HORIZONTAL_ELLIPSIS,
+                                                    format_text(scope, it->text, n))
+                               : format_text(scope, it->text, n);
+}
+
+/* How the Info column names a command: its verb and argument, without secrets (PASS's password,
+ * APOP's digest, AUTH's initial response): "RETR 2", "APOP alice", "AUTH PLAIN". */
+static char *
+command_label(wmem_allocator_t *scope, const pop3d_event *ev)
+{
+    const pop3d_item *verb_item = find_item(ev, POP3D_FIELD_REQUEST_COMMAND);
+    const pop3d_item *param_item = find_item(ev, POP3D_FIELD_REQUEST_PARAMETER);
+    char *verb = item_text_cut(scope, verb_item, 16);
+    char *param = item_text_cut(scope, param_item, 40);
+    char *space;
+
+    if (!verb)
+        verb = wmem_strdup(scope, pop3d_command_name(ev->command));
+    switch (ev->command) {
+    case POP3D_CMD_PASS: param = NULL; break;
+    case POP3D_CMD_APOP:
+    case POP3D_CMD_AUTH:
+        if (param && (space = strchr(param, ' ')) != NULL)
+            *space = '\0';
+        break;
+    default: break;
+    }
+    return param ? wmem_strdup_printf(scope, "%s %s", verb, param) : verb;
+}
+
 static int
 feed_callback(void *user_data, const pop3d_event *ev)
 {
@@ -223,13 +285,21 @@ feed_callback(void *user_data, const pop3d_event *ev)
         if (req && req->request_frame == 0) {
             req->request_frame = ctx->pinfo->num;
             req->request_time = ctx->pinfo->abs_ts;
+            req->label = command_label(wmem_file_scope(), ev);
         }
         break;
     }
     case POP3D_EVENT_STATUS: {
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);
-        if (req && req->response_frame == 0)
+        const pop3d_item *octets = find_item(ev, POP3D_FIELD_RESPONSE_OCTETS);
+        if (req && req->response_frame == 0) {
             req->response_frame = ctx->pinfo->num;
+            if (octets) {
+                req->announced = octets->number;
+                req->has_announced = TRUE;
+            }
+        }
+        conv->data_lines = 0;
         if (conv->body) { /* a response that never ended */
             g_byte_array_free(conv->body, TRUE);
             conv->body = NULL;
@@ -237,6 +307,8 @@ feed_callback(void *user_data, const pop3d_event *ev)
         break;
     }
     case POP3D_EVENT_DATA_LINE:
+        if (ev->piece <= 1)
+            conv->data_lines++;
         if (pref_reassemble && ev->data_length) {
             if (!conv->body)
                 conv->body = g_byte_array_new();
@@ -244,7 +316,11 @@ feed_callback(void *user_data, const pop3d_event *ev)
                 g_byte_array_append(conv->body, ev->data, (guint)ev->data_length);
         }
         break;
-    case POP3D_EVENT_DATA_END:
+    case POP3D_EVENT_DATA_END: {
+        pop3_request *req = conv_request(conv, ev->request_id, FALSE);
+        if (req && req->data_end_frame == 0)
+            req->data_end_frame = ctx->pinfo->num;
+        conv->data_lines = 0;
         if (conv->body) {
             pop3_message msg;
             msg.length = conv->body->len;
@@ -257,6 +333,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
             has_message = TRUE;
         }
         break;
+    }
     case POP3D_EVENT_STATE:
         for (i = 0; i < ev->item_count; i++)
             if (ev->items[i].field == POP3D_FIELD_SESSION_TLS && ev->items[i].number == 1)
@@ -410,6 +487,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
 
     chunk->gap = gap;
+    chunk->data_lines_before = conv->data_lines;
     chunk->base = pop3d_session_offset(conv->session, dir) + gap - skip;
     chunk->fed_from = skip;
     frame_view(tvb, chunk->base, &frame);
@@ -424,7 +502,18 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     }
     if (rc == POP3D_OK && reported > captured && captured > skip)
         rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
-    if (rc != POP3D_OK) {
+    if (rc == POP3D_OK) {
+        /* the session user as the library has it after this chunk; one copy while unchanged */
+        size_t user_length = 0;
+        const char *user = pop3d_session_user(conv->session, &user_length);
+        if (user && user_length) {
+            if (!conv->last_user || strlen(conv->last_user) != user_length ||
+                memcmp(conv->last_user, user, user_length) != 0)
+                conv->last_user = (const char *)get_utf_8_string(
+                    wmem_file_scope(), (const guint8 *)user, (gint)MIN(user_length, 1024));
+            chunk->user = conv->last_user;
+        }
+    } else {
         conv->failed = TRUE;
         chunk->flags |= CHUNK_FAILED;
         pop3_conv_free_session(conv);
@@ -463,8 +552,18 @@ typedef struct show_ctx {
     guint data_lines;
     gboolean data_end;
     guint data_dir;
+    guint64 data_request;
+    guint32 data_first; /* line numbers (within the answer) of the run */
+    guint32 data_last;
+    guint32 answer_lines; /* lines of the answer in progress so far */
     gboolean info_added;
+    /* Tree */
+    guint64 linked_request; /* the answer whose context items this frame shows already */
+    gboolean user_shown;
 } show_ctx;
+
+#define KEY_CALL_COUNT 0
+#define KEY_INFO_STARTED 1
 
 static const char *
 dir_prefix(guint32 direction)
@@ -472,25 +571,73 @@ dir_prefix(guint32 direction)
     return direction == POP3D_SERVER_TO_CLIENT ? "S" : "C";
 }
 
+/* Appends to the Info column; the separator only between this dissector's own entries (a
+ * lower layer's fenced text, e.g. TCP's "[TCP Window Full] ", gets none). */
+static void
+info_append_pinfo(packet_info *pinfo, const char *text)
+{
+    if (p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED)) {
+        col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", text);
+    } else {
+        col_append_str(pinfo->cinfo, COL_INFO, text);
+        p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
+    }
+}
+
 static void
 info_append(show_ctx *sc, const char *text)
 {
-    col_append_sep_str(sc->pinfo->cinfo, COL_INFO, " | ", text);
+    info_append_pinfo(sc->pinfo, text);
     sc->info_added = TRUE;
+}
+
+/* 1234567 -> "1,234,567" */
+static char *
+format_count(wmem_allocator_t *scope, guint64 n)
+{
+    char digits[24];
+    char out[32];
+    size_t len, i, o = 0;
+
+    g_snprintf(digits, sizeof digits, "%" PRIu64, n);
+    len = strlen(digits);
+    for (i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return wmem_strdup(scope, out);
+}
+
+static pop3_request *conv_request(pop3_conv *conv, guint64 request_id, gboolean create);
+
+/* The Info column's name of the command a request id stands for, or NULL. */
+static const char *
+request_label(show_ctx *sc, guint64 request_id)
+{
+    pop3_request *req = conv_request(sc->chunk->conv, request_id, FALSE);
+    return req ? req->label : NULL;
 }
 
 static void
 info_flush_data(show_ctx *sc)
 {
     if (sc->data_lines || sc->data_end) {
-        char *s;
-        if (sc->data_lines == 0)
-            s = wmem_strdup_printf(sc->pinfo->pool, "%s: (data) end", dir_prefix(sc->data_dir));
-        else
-            s = wmem_strdup_printf(sc->pinfo->pool, "%s: (data) %u line%s%s",
-                                   dir_prefix(sc->data_dir), sc->data_lines,
-                                   plurality(sc->data_lines, "", "s"), sc->data_end ? ", end" : "");
-        info_append(sc, s);
+        wmem_strbuf_t *s = wmem_strbuf_new(sc->pinfo->pool, dir_prefix(sc->data_dir));
+        const char *label = request_label(sc, sc->data_request);
+        wmem_strbuf_append(s, ": ");
+        if (label)
+            wmem_strbuf_append_printf(s, "%s ", label);
+        wmem_strbuf_append(s, "(data");
+        if (sc->data_lines == 1 || (sc->data_lines && sc->data_first == sc->data_last))
+            wmem_strbuf_append_printf(s, ", line %s", format_count(sc->pinfo->pool, sc->data_last));
+        else if (sc->data_lines)
+            wmem_strbuf_append_printf(s, ", lines %s-%s",
+                                      format_count(sc->pinfo->pool, sc->data_first),
+                                      format_count(sc->pinfo->pool, sc->data_last));
+        wmem_strbuf_append(s, sc->data_end ? ", end)" : ")");
+        info_append(sc, wmem_strbuf_get_str(s));
     }
     sc->data_lines = 0;
     sc->data_end = FALSE;
@@ -525,23 +672,95 @@ format_line(packet_info *pinfo, const pop3d_event *ev)
     return format_bytes(pinfo, ev->line, ev->line_length);
 }
 
+/* What a SASL step carries, by the items the library found in it: "password",
+ * "server-first"...; NULL when nothing tells. */
+static const char *
+sasl_step_name(const pop3d_event *ev)
+{
+    static const struct {
+        guint32 field;
+        const char *name;
+    } names[] = {
+        {POP3D_FIELD_SASL_CANCEL, "cancel"},
+        {POP3D_FIELD_SASL_PLAIN_AUTHCID, "credentials"},
+        {POP3D_FIELD_SASL_LOGIN_PASSWORD, "password"},
+        {POP3D_FIELD_SASL_LOGIN_USERNAME, "user name"},
+        {POP3D_FIELD_SASL_LOGIN_PROMPT, "prompt"},
+        {POP3D_FIELD_SASL_CRAM_CHALLENGE, "challenge"},
+        {POP3D_FIELD_SASL_CRAM_DIGEST, "response"},
+        {POP3D_FIELD_SASL_DIGEST_RSPAUTH, "rspauth"},
+        {POP3D_FIELD_SASL_DIGEST_RESPONSE, "response"},
+        {POP3D_FIELD_SASL_DIGEST_NONCE, "challenge"},
+        {POP3D_FIELD_SASL_SCRAM_ERROR, "server-final (error)"},
+        {POP3D_FIELD_SASL_SCRAM_VERIFIER, "server-final"},
+        {POP3D_FIELD_SASL_SCRAM_PROOF, "client-final"},
+        {POP3D_FIELD_SASL_SCRAM_SALT, "server-first"},
+        {POP3D_FIELD_SASL_SCRAM_USERNAME, "client-first"},
+        {POP3D_FIELD_SASL_XOAUTH2_ERROR, "error"},
+        {POP3D_FIELD_SASL_XOAUTH2_TOKEN, "token"},
+        {POP3D_FIELD_SASL_OAUTH_HOST, "token"},
+        {POP3D_FIELD_SASL_EMPTY, "(empty)"},
+    };
+    size_t i;
+
+    for (i = 0; i < array_length(names); i++)
+        if (find_item(ev, names[i].field))
+            return names[i].name;
+    return NULL;
+}
+
+/* "AUTH SCRAM-SHA-256 server-first", "AUTH LOGIN step 2": never the step's data. */
+static char *
+sasl_info(show_ctx *sc, const pop3d_event *ev)
+{
+    wmem_allocator_t *pool = sc->pinfo->pool;
+    const pop3d_item *mech = find_item(ev, POP3D_FIELD_SASL_MECHANISM);
+    const pop3d_item *step = find_item(ev, POP3D_FIELD_SASL_STEP);
+    const char *name = sasl_step_name(ev);
+    char *mech_text = item_text_cut(pool, mech, 40);
+    wmem_strbuf_t *s = wmem_strbuf_new(pool, dir_prefix(ev->direction));
+
+    wmem_strbuf_append(s, ": AUTH");
+    if (mech_text)
+        wmem_strbuf_append_printf(s, " %s", mech_text);
+    if (name)
+        wmem_strbuf_append_printf(s, " %s", name);
+    else if (step)
+        wmem_strbuf_append_printf(s, " step %" PRIu64, step->number);
+    else
+        wmem_strbuf_append(s, ev->line_length ? " step" : " (empty)");
+    return wmem_strbuf_finalize(s);
+}
+
 static void
 info_event(show_ctx *sc, const pop3d_event *ev)
 {
+    wmem_allocator_t *pool = sc->pinfo->pool;
+    const char *label;
+
     switch (ev->kind) {
     case POP3D_EVENT_DATA_LINE:
-        if ((sc->data_lines || sc->data_end) && sc->data_dir != ev->direction)
+        if ((sc->data_lines || sc->data_end) &&
+            (sc->data_dir != ev->direction || sc->data_request != ev->request_id))
             info_flush_data(sc);
         sc->data_dir = ev->direction;
-        if (ev->piece <= 1)
-            sc->data_lines++;
+        sc->data_request = ev->request_id;
+        if (ev->piece <= 1) {
+            sc->answer_lines++;
+            if (sc->data_lines++ == 0)
+                sc->data_first = sc->answer_lines;
+            sc->data_last = sc->answer_lines;
+        }
         return;
     case POP3D_EVENT_DATA_END:
-        if ((sc->data_lines || sc->data_end) && sc->data_dir != ev->direction)
+        if ((sc->data_lines || sc->data_end) &&
+            (sc->data_dir != ev->direction || sc->data_request != ev->request_id))
             info_flush_data(sc);
         sc->data_dir = ev->direction;
+        sc->data_request = ev->request_id;
         sc->data_end = TRUE;
         info_flush_data(sc);
+        sc->answer_lines = 0;
         return;
     case POP3D_EVENT_STATE:
     case POP3D_EVENT_AUTH_RESULT:
@@ -551,18 +770,43 @@ info_event(show_ctx *sc, const pop3d_event *ev)
     info_flush_data(sc);
     switch (ev->kind) {
     case POP3D_EVENT_SKIPPED:
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (%" PRIu64 " bytes skipped)",
+        info_append(sc, wmem_strdup_printf(pool, "%s: (%" PRIu64 " bytes skipped)",
                                            dir_prefix(ev->direction), ev->length));
         break;
     case POP3D_EVENT_TLS:
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (TLS, %" PRIu64 " bytes)",
+        info_append(sc, wmem_strdup_printf(pool, "%s: (TLS, %" PRIu64 " bytes)",
                                            dir_prefix(ev->direction), ev->length));
         break;
+    case POP3D_EVENT_SASL_CLIENT:
+    case POP3D_EVENT_SASL_SERVER:
+        if (ev->piece > 1)
+            return;
+        info_append(sc, sasl_info(sc, ev));
+        break;
+    case POP3D_EVENT_COMMAND:
+        if (ev->piece > 1)
+            return;
+        if (ev->command == POP3D_CMD_AUTH) {
+            /* the mechanism and what the initial response carries, never its data */
+            const char *name = sasl_step_name(ev);
+            gboolean initial = find_item(ev, POP3D_FIELD_SASL_INITIAL_RESPONSE) != NULL;
+            info_append(sc, wmem_strdup_printf(pool, "%s: %s%s%s%s", dir_prefix(ev->direction),
+                                               command_label(pool, ev), name ? " " : "",
+                                               name ? name : "",
+                                               !name && initial ? " (initial response)" : ""));
+            break;
+        }
+        /* fall through */
     default:
         if (ev->piece > 1)
             return; /* a long line is listed once */
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: %s", dir_prefix(ev->direction),
-                                           format_line(sc->pinfo, ev)));
+        if (ev->kind == POP3D_EVENT_STATUS)
+            sc->answer_lines = 0;
+        label = ev->kind == POP3D_EVENT_STATUS ? request_label(sc, ev->request_id) : NULL;
+        info_append(sc,
+                    wmem_strdup_printf(pool, "%s: %s%s%s%s", dir_prefix(ev->direction),
+                                       ev->line_length ? format_line(sc->pinfo, ev) : "(empty)",
+                                       label ? " (" : "", label ? label : "", label ? ")" : ""));
         break;
     }
 }
@@ -713,17 +957,6 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
     return pi;
 }
 
-static const pop3d_item *
-find_item(const pop3d_event *ev, guint32 field)
-{
-    size_t i;
-
-    for (i = 0; i < ev->item_count; i++)
-        if (ev->items[i].field == field)
-            return &ev->items[i];
-    return NULL;
-}
-
 static char *
 item_string(packet_info *pinfo, const pop3d_item *it)
 {
@@ -787,7 +1020,10 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
     if (msg->length == 0 || msg->length > G_MAXINT)
         return;
     mtvb = tvb_new_child_real_data(sc->tvb, msg->data, msg->length, (gint)msg->length);
-    if (pref_imf && imf_handle && (ev->command == POP3D_CMD_RETR || ev->command == POP3D_CMD_TOP)) {
+    /* A TOP answer is the headers and a few lines, not the message: it goes to IMF (and to
+     * --export-objects imf) only when asked for. */
+    if (pref_imf && imf_handle &&
+        (ev->command == POP3D_CMD_RETR || (ev->command == POP3D_CMD_TOP && pref_imf_top))) {
         add_new_data_source(sc->pinfo, mtvb, "Message");
         /* IMF would replace the summary in the Info column */
         writable = col_get_writable(sc->pinfo->cinfo, COL_INFO);
@@ -798,6 +1034,126 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
         add_new_data_source(sc->pinfo, mtvb, "Reassembled data");
         (void)event_tree;
     }
+}
+
+/* A line of a message (no item of its own but the stuffing flag): shown as pop3.data with its
+ * unstuffed text. */
+static gboolean
+data_line_is_item(const pop3d_event *ev)
+{
+    size_t i;
+
+    if (ev->kind != POP3D_EVENT_DATA_LINE || !field_valid(POP3D_FIELD_DATA))
+        return FALSE;
+    for (i = 0; i < ev->item_count; i++) {
+        if (ev->items[i].field == POP3D_FIELD_DATA)
+            return FALSE;
+        if (ev->items[i].parent < 0 && ev->items[i].field != POP3D_FIELD_DATA_STUFFED)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+same_place(const pop3d_item *a, const pop3d_item *b)
+{
+    return a->source == b->source && a->offset == b->offset && a->length == b->length;
+}
+
+static gboolean
+same_text(const pop3d_item *a, const pop3d_item *b)
+{
+    return a->text_length == b->text_length &&
+           (a->text_length == 0 || memcmp(a->text, b->text, a->text_length) == 0);
+}
+
+/* Generic fields that repeat a mechanism's (or a more precise) field at the same bytes: kept
+ * for filters, hidden from the tree. */
+static gboolean
+generic_field(guint32 field)
+{
+    switch (field) {
+    case POP3D_FIELD_AUTH_USERNAME:
+    case POP3D_FIELD_AUTH_PASSWORD:
+    case POP3D_FIELD_AUTH_SECRET:
+    case POP3D_FIELD_AUTH_AUTHZID:
+    case POP3D_FIELD_CAPA_VALUE: return TRUE;
+    default: return FALSE;
+    }
+}
+
+static gboolean
+repeats_precise_item(const pop3d_event *ev, size_t index)
+{
+    const pop3d_item *it = &ev->items[index];
+    size_t j;
+
+    if (!generic_field(it->field) || !it->text_length)
+        return FALSE;
+    for (j = 0; j < ev->item_count; j++)
+        if (j != index && !generic_field(ev->items[j].field) && field_valid(ev->items[j].field) &&
+            same_place(it, &ev->items[j]) && same_text(it, &ev->items[j]))
+            return TRUE;
+    return FALSE;
+}
+
+/* The first item of each answer in a frame that does not hold its +OK: which command it
+ * answers, and where the answer ends. */
+static void
+show_answer_context(show_ctx *sc, const pop3d_event *ev, tvbuff_t *tvb)
+{
+    packet_info *pinfo = sc->pinfo;
+    pop3_request *req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
+    proto_item *pi;
+    const char *verb = NULL;
+
+    if (!req || req->response_frame == pinfo->num)
+        return;
+    if (req->request_frame) {
+        pi = proto_tree_add_uint(sc->tree, hf_response_to, tvb, 0, 0, req->request_frame);
+        proto_item_set_generated(pi);
+    }
+    if (req->label) {
+        const char *space = strchr(req->label, ' ');
+        verb = space ? wmem_strndup(pinfo->pool, req->label, (size_t)(space - req->label))
+                     : req->label;
+    } else if (ev->command != POP3D_CMD_NONE) {
+        verb = pop3d_command_name(ev->command);
+    }
+    if (verb && field_valid(POP3D_FIELD_RESPONSE_TO_COMMAND)) {
+        pi = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_RESPONSE_TO_COMMAND], tvb, 0, 0,
+                                   verb);
+        proto_item_set_generated(pi);
+    }
+    if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+        pi = proto_tree_add_uint(sc->tree, hf_data_end_in, tvb, 0, 0, req->data_end_frame);
+        proto_item_set_generated(pi);
+    }
+}
+
+/* At the end of a RETR answer: the +OK's octet count beside the octets received. */
+static void
+show_answer_figures(show_ctx *sc, const pop3d_event *ev, proto_tree *tree, tvbuff_t *tvb)
+{
+    pop3_request *req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
+    const pop3d_item *octets = find_item(ev, POP3D_FIELD_DATA_OCTETS);
+    proto_item *pi;
+    gboolean match;
+
+    if (!req || !req->has_announced || ev->command != POP3D_CMD_RETR || !octets)
+        return;
+    if (field_valid(POP3D_FIELD_RESPONSE_OCTETS)) {
+        pi = proto_tree_add_uint64(tree, hf_field[POP3D_FIELD_RESPONSE_OCTETS], tvb, 0, 0,
+                                   req->announced);
+        proto_item_set_generated(pi);
+    }
+    match = octets->number == req->announced;
+    pi = proto_tree_add_boolean(tree, hf_octets_match, tvb, 0, 0, match);
+    proto_item_set_generated(pi);
+    if (!match)
+        expert_add_info_format(sc->pinfo, pi, &ei_octets_mismatch,
+                               "The +OK announced %" PRIu64 " octets; the answer holds %" PRIu64,
+                               req->announced, octets->number);
 }
 
 static void
@@ -813,6 +1169,8 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
     tvbuff_t **buffer_tvbs = NULL;
     int single_root = -1;
     size_t roots = 0, i;
+    gboolean data_item;
+    guint32 *children = NULL;
 
     info_event(sc, ev);
 
@@ -842,6 +1200,16 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
     }
     if (roots != 1 || !field_valid(ev->items[single_root].field))
         single_root = -1;
+    data_item = data_line_is_item(ev);
+    if (data_item)
+        single_root = -1;
+
+    if ((ev->kind == POP3D_EVENT_DATA_LINE || ev->kind == POP3D_EVENT_DATA_END) && ev->request_id &&
+        ev->request_id != sc->linked_request) {
+        sc->linked_request = ev->request_id;
+        if (sc->tree)
+            show_answer_context(sc, ev, view.tvb);
+    }
 
     if (ev->item_count) {
         nodes = wmem_alloc0_array(pinfo->pool, proto_item *, ev->item_count);
@@ -850,18 +1218,21 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
     }
     if (!sc->tree) {
         /* no tree: no labels to format */
-    } else if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE &&
-               field_valid(POP3D_FIELD_DATA) && !find_item(ev, POP3D_FIELD_DATA)) {
-        /* a line of a message: the line itself is the event's item (pop3.data). Its UTF-8
-         * copy is made only when the item can be seen (a plain pass over a large mail body
-         * would otherwise spend a tenth of its time converting every line for nothing). */
+    } else if (data_item) {
+        /* a line of a message: the line itself, unstuffed, is the event's item (pop3.data);
+         * the stuffing flag is its child. Its UTF-8 copy is made only when the item can be seen
+         * (a plain pass over a large mail body would otherwise spend a tenth of its time
+         * converting every line for nothing). */
         int hf = hf_field[POP3D_FIELD_DATA];
         const char *text = "";
+        const guint8 *data = ev->data ? ev->data : ev->line;
+        size_t data_length = ev->data ? ev->data_length : ev->line_length;
         if (proto_field_is_referenced(sc->tree, hf))
-            text = (const char *)get_utf_8_string(pinfo->pool,
-                                                  ev->line ? ev->line : (const guint8 *)"",
-                                                  (gint)MIN(ev->line_length, G_MAXINT));
+            text = (const char *)get_utf_8_string(pinfo->pool, data ? data : (const guint8 *)"",
+                                                  (gint)MIN(data_length, G_MAXINT));
         event_item = proto_tree_add_string(sc->tree, hf, view.tvb, view.start, view.length, text);
+        if (data_length == 0)
+            proto_item_append_text(event_item, "(empty)");
         event_tree = proto_item_add_subtree(event_item, ett_field[POP3D_FIELD_DATA]);
     } else if (single_root < 0) {
         if (ev->line_length)
@@ -875,17 +1246,40 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
             proto_item_set_generated(event_item);
     }
 
+    if (sc->tree && ev->item_count) {
+        children = wmem_alloc0_array(pinfo->pool, guint32, ev->item_count);
+        for (i = 0; i < ev->item_count; i++)
+            if (ev->items[i].parent >= 0 && (size_t)ev->items[i].parent < i &&
+                field_valid(ev->items[i].field))
+                children[ev->items[i].parent]++;
+    }
     for (i = 0; i < ev->item_count; i++) {
         const pop3d_item *it = &ev->items[i];
         proto_tree *parent = event_tree;
+        gboolean hide = FALSE;
         if (!field_valid(it->field))
             continue;
-        if (it->parent >= 0 && (size_t)it->parent < i && nodes[it->parent])
-            parent =
-                proto_item_add_subtree(nodes[it->parent], ett_field[ev->items[it->parent].field]);
-        else if ((int)i == single_root)
+        if (it->parent >= 0 && (size_t)it->parent < i && nodes[it->parent]) {
+            const pop3d_item *up = &ev->items[it->parent];
+            if (children && children[it->parent] == 1 && up->field == it->field) {
+                /* a twin of its parent (SASL step > SASL step): one node */
+                nodes[i] = nodes[it->parent];
+                continue;
+            }
+            if (children && children[it->parent] == 1 && same_place(it, up)) {
+                /* the only child says what its parent says (Capability: TOP > Capability
+                 * name: TOP): filterable, not shown */
+                hide = children[i] == 0;
+            }
+            parent = proto_item_add_subtree(nodes[it->parent], ett_field[up->field]);
+        } else if ((int)i == single_root) {
             parent = sc->tree;
+        }
         nodes[i] = add_item(sc, parent, ev, it, &view, buffer_tvbs);
+        if (it->field == POP3D_FIELD_SESSION_USER)
+            sc->user_shown = TRUE;
+        if (nodes[i] && (hide || repeats_precise_item(ev, i)))
+            proto_item_set_hidden(nodes[i]);
         if ((int)i == single_root && nodes[i]) {
             event_item = nodes[i];
             event_tree = proto_item_add_subtree(event_item, ett_field[it->field]);
@@ -894,6 +1288,10 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
                 proto_item_append_text(event_item, ": %s", format_line(pinfo, ev));
         }
     }
+    if (event_item &&
+        (ev->kind == POP3D_EVENT_SASL_CLIENT || ev->kind == POP3D_EVENT_SASL_SERVER) &&
+        find_item(ev, POP3D_FIELD_SASL_EMPTY))
+        proto_item_append_text(event_item, ev->line_length ? " (empty)" : ": (empty)");
     if (!event_tree)
         event_tree = sc->tree;
 
@@ -914,8 +1312,17 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
             nstime_delta(&delta, &pinfo->abs_ts, &req->request_time);
             pi = proto_tree_add_time(event_tree, hf_time, view.tvb, 0, 0, &delta);
             proto_item_set_generated(pi);
+            if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+                pi = proto_tree_add_uint(event_tree, hf_data_end_in, view.tvb, 0, 0,
+                                         req->data_end_frame);
+                proto_item_set_generated(pi);
+            }
         }
+        if (ev->kind == POP3D_EVENT_STATUS)
+            sc->linked_request = ev->request_id;
     }
+    if (ev->kind == POP3D_EVENT_DATA_END && sc->tree)
+        show_answer_figures(sc, ev, event_tree, view.tvb);
 
     /* Anomalies */
     for (i = 0; i < ev->anomaly_count; i++) {
@@ -962,6 +1369,13 @@ show_chunk(show_ctx *sc)
         show_event(sc, &de);
     info_flush_data(sc);
 
+    /* the session user on every frame from the login on (the library's session user) */
+    if (chunk->user && !sc->user_shown && field_valid(POP3D_FIELD_SESSION_USER)) {
+        proto_item *pi = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_SESSION_USER],
+                                               sc->tvb, 0, 0, chunk->user);
+        proto_item_set_generated(pi);
+    }
+
     if (chunk->flags & CHUNK_FAILED)
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
                                "Not decoded (the decoder stopped on this conversation)");
@@ -970,8 +1384,6 @@ show_chunk(show_ctx *sc)
                                            dir_prefix(chunk->direction), chunk->fed_length,
                                            plurality(chunk->fed_length, "", "s")));
 }
-
-#define KEY_CALL_COUNT 0
 
 static int
 dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
@@ -1007,11 +1419,13 @@ dissect_pop3(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     sc.tree = proto_item_add_subtree(ti, ett_pop3);
     sc.tvb = tvb;
     sc.chunk = chunk;
+    if (chunk)
+        sc.answer_lines = chunk->data_lines_before;
     if (chunk) {
         show_chunk(&sc);
     } else {
         proto_tree_add_subtree(sc.tree, tvb, 0, -1, ett_event, NULL, "Not decoded");
-        col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", "(not decoded)");
+        info_append_pinfo(pinfo, "(not decoded)");
     }
     return tvb_captured_length(tvb);
 }
@@ -1099,6 +1513,17 @@ proto_register_pop3(void)
         {&hf_time,
          {"Response Time", "pop3.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
           "The time between the request and the response", HFILL}},
+        {&hf_data_end_in,
+         {"Answer ends in", "pop3.data.end_in", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+          "The multi-line answer this frame belongs to ends in this frame", HFILL}},
+        {&hf_octets_match,
+         {"Octets as announced", "pop3.data.octets_match", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The unstuffed octets of a RETR answer equal the +OK's octet count", HFILL}},
+    };
+    static ei_register_info ei_own[] = {
+        {&ei_octets_mismatch,
+         {"pop3.data.octets_mismatch", PI_PROTOCOL, PI_NOTE,
+          "The answer's octets differ from the +OK's octet count", EXPFILL}},
     };
     static const hf_register_info hf_template = {
         NULL, {NULL, NULL, FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL}};
@@ -1153,6 +1578,7 @@ proto_register_pop3(void)
     }
     expert_pop3 = expert_register_protocol(proto_pop3);
     expert_register_field_array(expert_pop3, ei, POP3D_ANOMALY_COUNT);
+    expert_register_field_array(expert_pop3, ei_own, array_length(ei_own));
 
     pop3_module = prefs_register_protocol(proto_pop3, proto_reg_handoff_pop3);
     prefs_register_uint_preference(pop3_module, "tls_port", "POP3 over TLS port",
@@ -1163,10 +1589,15 @@ proto_register_pop3(void)
                                    "LIST, UIDL, CAPA...) into one buffer, shown when it ends",
                                    &pref_reassemble);
     prefs_register_bool_preference(pop3_module, "imf", "Dissect retrieved messages as IMF",
-                                   "Hand the reassembled, dot-unstuffed message of each RETR and "
-                                   "TOP response to the Internet Message Format dissector "
-                                   "(needs reassembly)",
+                                   "Hand the reassembled, dot-unstuffed message of each RETR "
+                                   "response to the Internet Message Format dissector (needs "
+                                   "reassembly; TOP answers: see imf_top)",
                                    &pref_imf);
+    prefs_register_bool_preference(pop3_module, "imf_top", "Dissect TOP answers as IMF",
+                                   "Also hand the answer of each TOP (headers and the first lines "
+                                   "of a message, not the whole message) to the IMF dissector; "
+                                   "it then appears in --export-objects imf like a message",
+                                   &pref_imf_top);
     prefs_register_uint_preference(pop3_module, "max_line", "Longest line decoded whole",
                                    "Lines longer than this many bytes (at least 64) are decoded "
                                    "in pieces and flagged",
