@@ -170,6 +170,9 @@ alloc_array(pop3_codec_decoder *dec, uint64_t count, size_t size, int *ok)
 #define EF2_MESSAGE 0x02u  /* a DATA_END that takes the chunk's next reassembled message */
 #define EF2_DATA_REF 0x04u /* data: the line from a byte (0 or 1: the stuffed dot) on */
 #define EF2_DATA_LIT 0x08u /* data: stored */
+#define EF2_DATA_NONE                                                                              \
+    0x10u /* DATA_LINE without data (otherwise a DATA_LINE with none of the                        \
+           * EF2_DATA_ flags has the line as its data: the common case) */
 
 /* Item flags */
 #define IF_TEXT_MASK 0x03u
@@ -315,10 +318,16 @@ pop3_codec_encode_event(pop3_codec_encoder *enc, const pop3d_event *ev, int has_
         flags2 |= EF2_BUFFERS;
     if (has_message)
         flags2 |= EF2_MESSAGE;
-    if (ev->data_length) {
+    if (ev->data_length)
         data_skip = data_in_line(ev);
-        flags2 |= data_skip >= 0 ? EF2_DATA_REF : EF2_DATA_LIT;
-    }
+    if (ev->kind == POP3D_EVENT_DATA_LINE && data_skip == 0)
+        ; /* implicit: the data is the line */
+    else if (data_skip >= 0)
+        flags2 |= EF2_DATA_REF;
+    else if (ev->data_length)
+        flags2 |= EF2_DATA_LIT;
+    else if (ev->kind == POP3D_EVENT_DATA_LINE)
+        flags2 |= EF2_DATA_NONE;
     if (flags2)
         flags |= EF_EXT;
 
@@ -548,6 +557,9 @@ decode_one(pop3_codec_decoder *dec, pop3_codec_event *out)
         ev->data_length = ev->line_length - skip;
     } else if (flags2 & EF2_DATA_LIT) {
         ev->data = get_bytes(dec, &ev->data_length);
+    } else if (ev->kind == POP3D_EVENT_DATA_LINE && !(flags2 & EF2_DATA_NONE)) {
+        ev->data = ev->line;
+        ev->data_length = ev->line_length;
     }
     out->has_message = (flags2 & EF2_MESSAGE) != 0;
     if (dec->bad)

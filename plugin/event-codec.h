@@ -13,7 +13,8 @@
  *
  * The `data` of an event (DATA_LINE's unstuffed line) comes back without its line end when it
  * is the line, or the line after its first byte (the stuffed dot), followed by a line end:
- * then only that byte's number is recorded. Any other data comes back as it was.
+ * then only that byte's number is recorded (nothing at all for a DATA_LINE whose data is its
+ * whole line, the common case). Any other data comes back as it was.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
