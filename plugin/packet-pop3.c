@@ -14,7 +14,8 @@
  * line, and item values that are slices of it or of a decoded SASL buffer) is stored as a
  * reference, not a copy. A plain data line of a mail body costs about ten bytes. Every pass,
  * the first included, decodes that record and builds the tree from it, so the trees are
- * identical however often and in whatever order frames are dissected.
+ * identical however often and in whatever order frames are dissected. The record format and
+ * its codec are in event-codec.c (plain C, tested and fuzzed without Wireshark).
  *
  * The alternative, a pop3d_session_clone() saved before each frame and replayed in later
  * passes, costs a whole session state (buffers, capability list, pending commands, SASL state)
@@ -50,6 +51,7 @@
 
 #include <pop3decode/pop3decode.h>
 
+#include "event-codec.h"
 #include "packet-pop3.h"
 
 #define POP3_TCP_PORT 110
@@ -71,12 +73,15 @@ static int hf_field[POP3D_FIELD_COUNT];
 static int hf_response_in = -1;
 static int hf_response_to = -1;
 static int hf_time = -1;
+static int hf_data_end_in = -1;
+static int hf_octets_match = -1;
 
 static gint ett_pop3 = -1;
 static gint ett_event = -1;
 static gint ett_field[POP3D_FIELD_COUNT];
 
 static expert_field ei_anomaly[POP3D_ANOMALY_COUNT];
+static expert_field ei_octets_mismatch = EI_INIT;
 
 static dissector_handle_t pop3_handle;     /* POP3 over TCP */
 static dissector_handle_t pop3_tls_handle; /* POP3 inside TLS */
@@ -92,6 +97,7 @@ static guint pref_tls_port = POP3_TLS_PORT;
 static guint registered_tls_port = 0;
 static gboolean pref_reassemble = TRUE;
 static gboolean pref_imf = TRUE;
+static gboolean pref_imf_top = FALSE;
 static guint pref_max_line = 65536;
 
 /* Known passwords (UAT) */
@@ -133,7 +139,11 @@ pop3_password_free_cb(void *r)
 typedef struct pop3_request {
     guint32 request_frame;
     guint32 response_frame;
+    guint32 data_end_frame; /* where the multi-line answer ends (0: not seen) */
     nstime_t request_time;
+    const char *label; /* the command as the Info column names it ("RETR 2"); file scope */
+    guint64 announced; /* the +OK's octet count */
+    gboolean has_announced;
 } pop3_request;
 
 typedef struct pop3_conv {
@@ -145,6 +155,8 @@ typedef struct pop3_conv {
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
     wmem_array_t *requests; /* pop3_request, index request_id - 1 */
     gboolean failed;
+    guint32 data_lines;    /* lines of the multi-line answer in progress (first pass) */
+    const char *last_user; /* file scope; shared by the chunks while it stays the same */
 } pop3_conv;
 
 typedef struct pop3_message {
@@ -167,500 +179,13 @@ typedef struct pop3_chunk {
     guint32 blob_length;
     guint8 *blob; /* serialised events */
     guint32 message_count;
-    pop3_message *messages; /* the reassembled responses ending here, in DATA_END order */
+    pop3_message *messages;    /* the reassembled responses ending here, in DATA_END order */
+    guint32 data_lines_before; /* lines of the answer in progress when this chunk starts */
+    const char *user;          /* the session user after this chunk (library's answer) */
 } pop3_chunk;
 
 static GPtrArray *all_convs = NULL;      /* pop3_conv *: sessions to free at cleanup */
 static GPtrArray *owned_messages = NULL; /* g_malloc'd message bodies */
-
-/* ---------------------------------------------------------------------------------------------
- * Serialisation of events (see the top of the file)
- * ------------------------------------------------------------------------------------------- */
-
-/* A growable byte buffer for the encoding: its many small values cost a few stores each here,
- * where a GByteArray append was a library call for every one of them. */
-typedef struct out_buf {
-    guint8 *data;
-    size_t len;
-    size_t cap;
-} out_buf;
-
-/* Room for n more bytes at data + len; the caller writes them and advances len. */
-static guint8 *
-out_room(out_buf *b, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        b->data = (guint8 *)g_realloc(b->data, cap);
-        b->cap = cap;
-    }
-    return b->data + b->len;
-}
-
-static void
-put_u8(out_buf *b, guint8 v)
-{
-    *out_room(b, 1) = v;
-    b->len++;
-}
-
-static void
-put_uv(out_buf *b, guint64 v)
-{
-    guint8 *p = out_room(b, 10);
-    size_t n = 0;
-
-    do {
-        guint8 c = (guint8)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        p[n++] = c;
-    } while (v);
-    b->len += n;
-}
-
-static void
-put_sv(out_buf *b, gint64 v)
-{
-    put_uv(b, ((guint64)v << 1) ^ (guint64)(v >> 63));
-}
-
-static void
-put_bytes(out_buf *b, const guint8 *p, size_t n)
-{
-    put_uv(b, n);
-    if (n) {
-        memcpy(out_room(b, n), p, n);
-        b->len += n;
-    }
-}
-
-typedef struct reader {
-    const guint8 *p;
-    const guint8 *end;
-    gboolean bad;
-} reader;
-
-static guint8
-get_u8(reader *r)
-{
-    if (r->p >= r->end) {
-        r->bad = TRUE;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static guint64
-get_uv(reader *r)
-{
-    guint64 v = 0;
-    guint shift = 0;
-
-    for (;;) {
-        guint8 c;
-        if (r->p >= r->end || shift > 63) {
-            r->bad = TRUE;
-            return 0;
-        }
-        c = *r->p++;
-        v |= (guint64)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-        shift += 7;
-    }
-}
-
-static gint64
-get_sv(reader *r)
-{
-    guint64 u = get_uv(r);
-    return (gint64)(u >> 1) ^ -(gint64)(u & 1);
-}
-
-static const guint8 *
-get_bytes(reader *r, size_t *n)
-{
-    guint64 len = get_uv(r);
-    const guint8 *p = r->p;
-
-    if (r->bad || len > (guint64)(r->end - r->p)) {
-        r->bad = TRUE;
-        *n = 0;
-        return NULL;
-    }
-    r->p += len;
-    *n = (size_t)len;
-    return p;
-}
-
-/* Event flags (first byte) */
-#define EF_LINE_MASK 0x03u
-#define EF_LINE_NONE 0x00u   /* line_length == 0 */
-#define EF_LINE_TVB 0x01u    /* the line is in the tvb at its offset */
-#define EF_LINE_PREFIX 0x02u /* the line's start (before the tvb) is stored, the rest in it */
-#define EF_LINE_LIT 0x03u    /* the line is stored */
-#define EF_LEN_CRLF 0x04u    /* length == line_length + 2 */
-#define EF_REQ_SAME 0x08u    /* request_id and command as the previous event */
-#define EF_PIECE 0x10u
-#define EF_ITEMS 0x20u
-#define EF_ANOMALIES 0x40u
-#define EF_EXT 0x80u
-/* Event flags (second byte, present with EF_EXT) */
-#define EF2_BUFFERS 0x01u
-#define EF2_MESSAGE 0x02u /* a DATA_END that takes the chunk's next reassembled message */
-
-/* Item flags */
-#define IF_TEXT_MASK 0x03u
-#define IF_TEXT_NONE 0x00u
-#define IF_TEXT_SAME 0x01u /* text is the source bytes at the item's position */
-#define IF_TEXT_LIT 0x02u
-#define IF_NUMBER 0x04u
-#define IF_PARENT 0x08u
-#define IF_SOURCE 0x10u
-#define IF_FLAGS 0x20u
-#define IF_TEXTLEN 0x40u /* with IF_TEXT_SAME: text_length differs from length */
-
-typedef struct encoder {
-    out_buf *out;
-    tvbuff_t *tvb;
-    guint64 base;
-    guint64 prev_end;
-    guint64 prev_request;
-    guint32 prev_command;
-    gboolean first;
-} encoder;
-
-/* Are the n bytes at stream offset `offset` in the tvb and equal to p? */
-static gboolean
-tvb_holds(tvbuff_t *tvb, guint64 base, guint64 offset, const guint8 *p, size_t n)
-{
-    guint avail = tvb_captured_length(tvb);
-    guint64 rel;
-
-    if (offset < base)
-        return FALSE;
-    rel = offset - base;
-    if (rel > avail || n > avail - rel)
-        return FALSE;
-    return n == 0 || memcmp(tvb_get_ptr(tvb, (gint)rel, (gint)n), p, n) == 0;
-}
-
-static void
-encode_item(encoder *enc, const pop3d_event *ev, const pop3d_item *it)
-{
-    guint8 flags = 0;
-    guint mode = IF_TEXT_NONE;
-
-    if (it->text && it->text_length) {
-        mode = IF_TEXT_LIT;
-        if (it->source == 0) {
-            if (it->offset >= ev->offset && it->offset - ev->offset <= ev->line_length &&
-                it->text_length <= ev->line_length - (it->offset - ev->offset) &&
-                memcmp(ev->line + (it->offset - ev->offset), it->text, it->text_length) == 0)
-                mode = IF_TEXT_SAME;
-        } else if (it->source <= ev->buffer_count) {
-            const pop3d_buffer *buf = &ev->buffers[it->source - 1];
-            if (it->offset <= buf->length && it->text_length <= buf->length - it->offset &&
-                memcmp(buf->data + it->offset, it->text, it->text_length) == 0)
-                mode = IF_TEXT_SAME;
-        }
-    }
-    flags |= (guint8)mode;
-    if (it->number)
-        flags |= IF_NUMBER;
-    if (it->parent >= 0)
-        flags |= IF_PARENT;
-    if (it->source)
-        flags |= IF_SOURCE;
-    if (it->flags)
-        flags |= IF_FLAGS;
-    if (mode == IF_TEXT_SAME && it->text_length != it->length)
-        flags |= IF_TEXTLEN;
-
-    put_uv(enc->out, it->field);
-    put_u8(enc->out, flags);
-    if (flags & IF_PARENT)
-        put_uv(enc->out, (guint64)it->parent);
-    if (flags & IF_SOURCE)
-        put_uv(enc->out, it->source);
-    if (flags & IF_FLAGS)
-        put_uv(enc->out, it->flags);
-    put_sv(enc->out, it->source == 0 ? (gint64)(it->offset - ev->offset) : (gint64)it->offset);
-    put_uv(enc->out, it->length);
-    if (flags & IF_NUMBER)
-        put_uv(enc->out, it->number);
-    if (mode == IF_TEXT_SAME && (flags & IF_TEXTLEN))
-        put_uv(enc->out, it->text_length);
-    if (mode == IF_TEXT_LIT)
-        put_bytes(enc->out, it->text, it->text_length);
-}
-
-static void
-encode_event(encoder *enc, const pop3d_event *ev, gboolean has_message)
-{
-    guint8 flags = 0;
-    guint8 flags2 = 0;
-    size_t i;
-
-    if (ev->line_length == 0)
-        flags |= EF_LINE_NONE;
-    else if (tvb_holds(enc->tvb, enc->base, ev->offset, ev->line, ev->line_length))
-        flags |= EF_LINE_TVB;
-    else if (ev->offset < enc->base && enc->base - ev->offset < ev->line_length &&
-             tvb_holds(enc->tvb, enc->base, enc->base, ev->line + (enc->base - ev->offset),
-                       ev->line_length - (size_t)(enc->base - ev->offset)))
-        flags |= EF_LINE_PREFIX;
-    else
-        flags |= EF_LINE_LIT;
-    if (ev->length == (guint64)ev->line_length + 2)
-        flags |= EF_LEN_CRLF;
-    if (!enc->first && ev->request_id == enc->prev_request && ev->command == enc->prev_command)
-        flags |= EF_REQ_SAME;
-    if (ev->piece)
-        flags |= EF_PIECE;
-    if (ev->item_count)
-        flags |= EF_ITEMS;
-    if (ev->anomaly_count)
-        flags |= EF_ANOMALIES;
-    if (ev->buffer_count)
-        flags2 |= EF2_BUFFERS;
-    if (has_message)
-        flags2 |= EF2_MESSAGE;
-    if (flags2)
-        flags |= EF_EXT;
-
-    put_u8(enc->out, (guint8)((ev->kind & 0x7f) | ((ev->direction & 1) << 7)));
-    put_u8(enc->out, flags);
-    if (flags2)
-        put_u8(enc->out, flags2);
-    put_sv(enc->out, (gint64)(ev->offset - enc->prev_end));
-    put_uv(enc->out, ev->line_length);
-    if (!(flags & EF_LEN_CRLF))
-        put_uv(enc->out, ev->length);
-    switch (flags & EF_LINE_MASK) {
-    case EF_LINE_PREFIX: put_bytes(enc->out, ev->line, (size_t)(enc->base - ev->offset)); break;
-    case EF_LINE_LIT: put_bytes(enc->out, ev->line, ev->line_length); break;
-    default: break;
-    }
-    if (!(flags & EF_REQ_SAME)) {
-        put_uv(enc->out, ev->request_id);
-        put_uv(enc->out, ev->command);
-    }
-    if (flags & EF_PIECE)
-        put_uv(enc->out, ev->piece);
-    if (flags & EF_ITEMS) {
-        put_uv(enc->out, ev->item_count);
-        for (i = 0; i < ev->item_count; i++)
-            encode_item(enc, ev, &ev->items[i]);
-    }
-    if (flags & EF_ANOMALIES) {
-        put_uv(enc->out, ev->anomaly_count);
-        for (i = 0; i < ev->anomaly_count; i++) {
-            put_uv(enc->out, ev->anomalies[i].anomaly);
-            put_sv(enc->out, (gint64)(ev->anomalies[i].offset - ev->offset));
-            put_uv(enc->out, ev->anomalies[i].length);
-        }
-    }
-    if (flags2 & EF2_BUFFERS) {
-        put_uv(enc->out, ev->buffer_count);
-        for (i = 0; i < ev->buffer_count; i++) {
-            put_bytes(enc->out, ev->buffers[i].data, ev->buffers[i].length);
-            put_sv(enc->out, (gint64)(ev->buffers[i].origin_offset - ev->offset));
-            put_uv(enc->out, ev->buffers[i].origin_length);
-        }
-    }
-
-    enc->first = FALSE;
-    enc->prev_end = ev->offset + ev->length;
-    enc->prev_request = ev->request_id;
-    enc->prev_command = ev->command;
-}
-
-/* A decoded event; everything it points to lives in pinfo->pool, the tvb or the chunk. */
-typedef struct decoded_event {
-    pop3d_event ev;
-    gboolean has_message;
-} decoded_event;
-
-typedef struct decoder {
-    reader r;
-    packet_info *pinfo;
-    tvbuff_t *tvb;
-    guint64 base;
-    guint64 prev_end;
-    guint64 prev_request;
-    guint32 prev_command;
-} decoder;
-
-/* Stands for "the text is the bytes at the item's position" until resolved. */
-static const guint8 text_same_marker[1];
-
-/* Returns FALSE at the end of the record or when it is damaged. */
-static gboolean
-decode_event(decoder *dec, decoded_event *out)
-{
-    reader *r = &dec->r;
-    pop3d_event *ev = &out->ev;
-    guint8 kd, flags, flags2 = 0;
-    size_t n, i;
-    const guint8 *p;
-
-    memset(out, 0, sizeof *out);
-    if (r->p >= r->end)
-        return FALSE;
-    kd = get_u8(r);
-    ev->kind = kd & 0x7f;
-    ev->direction = kd >> 7;
-    flags = get_u8(r);
-    if (flags & EF_EXT)
-        flags2 = get_u8(r);
-    ev->offset = dec->prev_end + (guint64)get_sv(r);
-    ev->line_length = (size_t)get_uv(r);
-    ev->length = (flags & EF_LEN_CRLF) ? (guint64)ev->line_length + 2 : get_uv(r);
-    if (r->bad)
-        return FALSE;
-
-    switch (flags & EF_LINE_MASK) {
-    case EF_LINE_TVB:
-        if (ev->offset < dec->base || ev->offset - dec->base > G_MAXINT ||
-            !tvb_bytes_exist(dec->tvb, (gint)(ev->offset - dec->base), (gint)ev->line_length))
-            return FALSE;
-        ev->line = tvb_get_ptr(dec->tvb, (gint)(ev->offset - dec->base), (gint)ev->line_length);
-        break;
-    case EF_LINE_PREFIX: {
-        guint8 *line;
-        p = get_bytes(r, &n);
-        if (r->bad || n > ev->line_length ||
-            !tvb_bytes_exist(dec->tvb, 0, (gint)(ev->line_length - n)))
-            return FALSE;
-        line = (guint8 *)wmem_alloc(dec->pinfo->pool, ev->line_length);
-        memcpy(line, p, n);
-        tvb_memcpy(dec->tvb, line + n, 0, ev->line_length - n);
-        ev->line = line;
-        break;
-    }
-    case EF_LINE_LIT:
-        ev->line = get_bytes(r, &n);
-        if (r->bad || n != ev->line_length)
-            return FALSE;
-        break;
-    default: ev->line = NULL; break;
-    }
-
-    if (flags & EF_REQ_SAME) {
-        ev->request_id = dec->prev_request;
-        ev->command = dec->prev_command;
-    } else {
-        ev->request_id = get_uv(r);
-        ev->command = (guint32)get_uv(r);
-    }
-    if (flags & EF_PIECE)
-        ev->piece = (guint32)get_uv(r);
-
-    if (flags & EF_ITEMS) {
-        pop3d_item *items;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        items = wmem_alloc0_array(dec->pinfo->pool, pop3d_item, (size_t)count);
-        for (i = 0; i < count; i++) {
-            pop3d_item *it = &items[i];
-            guint8 f;
-            it->field = (guint32)get_uv(r);
-            f = get_u8(r);
-            it->parent = (f & IF_PARENT) ? (gint32)get_uv(r) : -1;
-            it->source = (f & IF_SOURCE) ? (guint32)get_uv(r) : 0;
-            it->flags = (f & IF_FLAGS) ? (guint32)get_uv(r) : 0;
-            it->offset = (guint64)get_sv(r);
-            if (it->source == 0)
-                it->offset += ev->offset;
-            it->length = get_uv(r);
-            it->number = (f & IF_NUMBER) ? get_uv(r) : 0;
-            switch (f & IF_TEXT_MASK) {
-            case IF_TEXT_SAME:
-                /* resolved below, once the buffers are known */
-                it->text_length = (f & IF_TEXTLEN) ? (size_t)get_uv(r) : (size_t)it->length;
-                it->text = text_same_marker;
-                break;
-            case IF_TEXT_LIT: it->text = get_bytes(r, &it->text_length); break;
-            default:
-                it->text = NULL;
-                it->text_length = 0;
-                break;
-            }
-            if (r->bad)
-                return FALSE;
-        }
-        ev->items = items;
-        ev->item_count = (size_t)count;
-    }
-    if (flags & EF_ANOMALIES) {
-        pop3d_anomaly_hit *hits;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        hits = wmem_alloc0_array(dec->pinfo->pool, pop3d_anomaly_hit, (size_t)count);
-        for (i = 0; i < count; i++) {
-            hits[i].anomaly = (guint32)get_uv(r);
-            hits[i].offset = ev->offset + (guint64)get_sv(r);
-            hits[i].length = get_uv(r);
-        }
-        ev->anomalies = hits;
-        ev->anomaly_count = (size_t)count;
-    }
-    if (flags2 & EF2_BUFFERS) {
-        pop3d_buffer *bufs;
-        guint64 count = get_uv(r);
-        if (r->bad || count > (guint64)(r->end - r->p))
-            return FALSE;
-        bufs = wmem_alloc0_array(dec->pinfo->pool, pop3d_buffer, (size_t)count);
-        for (i = 0; i < count; i++) {
-            bufs[i].data = get_bytes(r, &bufs[i].length);
-            bufs[i].origin_offset = ev->offset + (guint64)get_sv(r);
-            bufs[i].origin_length = get_uv(r);
-        }
-        ev->buffers = bufs;
-        ev->buffer_count = (size_t)count;
-    }
-    out->has_message = (flags2 & EF2_MESSAGE) != 0;
-    if (r->bad)
-        return FALSE;
-
-    /* Item texts stored as references */
-    for (i = 0; i < ev->item_count; i++) {
-        pop3d_item *it = (pop3d_item *)&ev->items[i];
-        if (it->text != text_same_marker)
-            continue;
-        if (it->text_length == 0) {
-            it->text = NULL;
-            continue;
-        }
-        if (it->source == 0) {
-            guint64 rel = it->offset - ev->offset;
-            if (it->offset < ev->offset || rel > ev->line_length ||
-                it->text_length > ev->line_length - rel || !ev->line)
-                return FALSE;
-            it->text = ev->line + rel;
-        } else {
-            const pop3d_buffer *buf;
-            if (it->source > ev->buffer_count)
-                return FALSE;
-            buf = &ev->buffers[it->source - 1];
-            if (it->offset > buf->length || it->text_length > buf->length - it->offset)
-                return FALSE;
-            it->text = buf->data + it->offset;
-        }
-    }
-
-    dec->prev_end = ev->offset + ev->length;
-    dec->prev_request = ev->request_id;
-    dec->prev_command = ev->command;
-    return TRUE;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * First pass: feeding the session
@@ -669,7 +194,7 @@ decode_event(decoder *dec, decoded_event *out)
 typedef struct feed_ctx {
     pop3_conv *conv;
     packet_info *pinfo;
-    encoder enc;
+    pop3_codec_encoder enc;
     GArray *messages; /* pop3_message */
     gboolean starttls;
 } feed_ctx;
@@ -695,6 +220,56 @@ conv_request(pop3_conv *conv, guint64 request_id, gboolean create)
     return (pop3_request *)wmem_array_index(conv->requests, (guint)(request_id - 1));
 }
 
+static const pop3d_item *
+find_item(const pop3d_event *ev, guint32 field)
+{
+    size_t i;
+
+    for (i = 0; i < ev->item_count; i++)
+        if (ev->items[i].field == field)
+            return &ev->items[i];
+    return NULL;
+}
+
+/* Printable text of at most `max` bytes (cut with an ellipsis). */
+static char *
+item_text_cut(wmem_allocator_t *scope, const pop3d_item *it, size_t max)
+{
+    size_t n;
+
+    if (!it || !it->text || !it->text_length)
+        return NULL;
+    n = it->text_length > max ? max : it->text_length;
+    return n < it->text_length ? wmem_strdup_printf(scope, "%s" UTF8_HORIZONTAL_ELLIPSIS,
+                                                    format_text(scope, it->text, n))
+                               : format_text(scope, it->text, n);
+}
+
+/* How the Info column names a command: its verb and argument, without secrets (PASS's password,
+ * APOP's digest, AUTH's initial response): "RETR 2", "APOP alice", "AUTH PLAIN". */
+static char *
+command_label(wmem_allocator_t *scope, const pop3d_event *ev)
+{
+    const pop3d_item *verb_item = find_item(ev, POP3D_FIELD_REQUEST_COMMAND);
+    const pop3d_item *param_item = find_item(ev, POP3D_FIELD_REQUEST_PARAMETER);
+    char *verb = item_text_cut(scope, verb_item, 16);
+    char *param = item_text_cut(scope, param_item, 40);
+    char *space;
+
+    if (!verb)
+        verb = wmem_strdup(scope, pop3d_command_name(ev->command));
+    switch (ev->command) {
+    case POP3D_CMD_PASS: param = NULL; break;
+    case POP3D_CMD_APOP:
+    case POP3D_CMD_AUTH:
+        if (param && (space = strchr(param, ' ')) != NULL)
+            *space = '\0';
+        break;
+    default: break;
+    }
+    return param ? wmem_strdup_printf(scope, "%s %s", verb, param) : verb;
+}
+
 static int
 feed_callback(void *user_data, const pop3d_event *ev)
 {
@@ -709,13 +284,21 @@ feed_callback(void *user_data, const pop3d_event *ev)
         if (req && req->request_frame == 0) {
             req->request_frame = ctx->pinfo->num;
             req->request_time = ctx->pinfo->abs_ts;
+            req->label = command_label(wmem_file_scope(), ev);
         }
         break;
     }
     case POP3D_EVENT_STATUS: {
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);
-        if (req && req->response_frame == 0)
+        const pop3d_item *octets = find_item(ev, POP3D_FIELD_RESPONSE_OCTETS);
+        if (req && req->response_frame == 0) {
             req->response_frame = ctx->pinfo->num;
+            if (octets) {
+                req->announced = octets->number;
+                req->has_announced = TRUE;
+            }
+        }
+        conv->data_lines = 0;
         if (conv->body) { /* a response that never ended */
             g_byte_array_free(conv->body, TRUE);
             conv->body = NULL;
@@ -723,6 +306,8 @@ feed_callback(void *user_data, const pop3d_event *ev)
         break;
     }
     case POP3D_EVENT_DATA_LINE:
+        if (ev->piece <= 1)
+            conv->data_lines++;
         if (pref_reassemble && ev->data_length) {
             if (!conv->body)
                 conv->body = g_byte_array_new();
@@ -730,7 +315,11 @@ feed_callback(void *user_data, const pop3d_event *ev)
                 g_byte_array_append(conv->body, ev->data, (guint)ev->data_length);
         }
         break;
-    case POP3D_EVENT_DATA_END:
+    case POP3D_EVENT_DATA_END: {
+        pop3_request *req = conv_request(conv, ev->request_id, FALSE);
+        if (req && req->data_end_frame == 0)
+            req->data_end_frame = ctx->pinfo->num;
+        conv->data_lines = 0;
         if (conv->body) {
             pop3_message msg;
             msg.length = conv->body->len;
@@ -743,6 +332,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
             has_message = TRUE;
         }
         break;
+    }
     case POP3D_EVENT_STATE:
         for (i = 0; i < ev->item_count; i++)
             if (ev->items[i].field == POP3D_FIELD_SESSION_TLS && ev->items[i].number == 1)
@@ -751,7 +341,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
     default: break;
     }
 
-    encode_event(&ctx->enc, ev, has_message);
+    pop3_codec_encode_event(&ctx->enc, ev, has_message);
     return 0;
 }
 
@@ -813,6 +403,23 @@ get_conv(packet_info *pinfo, gboolean from_tls)
     return conv;
 }
 
+/* The tvb's bytes as the event codec sees them; byte 0 is at stream offset `base`. */
+static void
+frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame)
+{
+    guint captured = tvb_captured_length(tvb);
+
+    frame->base = base;
+    frame->length = captured;
+    frame->bytes = captured ? tvb_get_ptr(tvb, 0, (gint)captured) : NULL;
+}
+
+static void *
+pool_alloc0(void *pool, size_t size)
+{
+    return wmem_alloc0((wmem_allocator_t *)pool, size);
+}
+
 static pop3_chunk *
 build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
             gboolean from_tcp)
@@ -824,7 +431,8 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     guint32 skip = 0;
     guint64 gap = 0;
     feed_ctx ctx;
-    out_buf encoded = {NULL, 0, 0};
+    pop3_codec_buf encoded = {NULL, 0, 0};
+    pop3_codec_frame frame;
     int rc = POP3D_OK;
 
     dir = (pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr))
@@ -866,15 +474,13 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     ctx.conv = conv;
     ctx.pinfo = pinfo;
     ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-    ctx.enc.out = &encoded;
-    ctx.enc.tvb = tvb;
-    ctx.enc.first = TRUE;
 
     chunk->gap = gap;
+    chunk->data_lines_before = conv->data_lines;
     chunk->base = pop3d_session_offset(conv->session, dir) + gap - skip;
     chunk->fed_from = skip;
-    ctx.enc.base = chunk->base;
-    ctx.enc.prev_end = chunk->base;
+    frame_view(tvb, chunk->base, &frame);
+    pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
 
     if (gap)
         rc = pop3d_session_gap(conv->session, dir, gap, feed_callback, &ctx);
@@ -885,7 +491,18 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     }
     if (rc == POP3D_OK && reported > captured && captured > skip)
         rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
-    if (rc != POP3D_OK) {
+    if (rc == POP3D_OK) {
+        /* the session user as the library has it after this chunk; one copy while unchanged */
+        size_t user_length = 0;
+        const char *user = pop3d_session_user(conv->session, &user_length);
+        if (user && user_length) {
+            if (!conv->last_user || strlen(conv->last_user) != user_length ||
+                memcmp(conv->last_user, user, user_length) != 0)
+                conv->last_user = (const char *)get_utf_8_string(
+                    wmem_file_scope(), (const guint8 *)user, (gint)MIN(user_length, 1024));
+            chunk->user = conv->last_user;
+        }
+    } else {
         conv->failed = TRUE;
         chunk->flags |= CHUNK_FAILED;
         pop3_conv_free_session(conv);
@@ -895,7 +512,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
         chunk->blob_length = (guint32)encoded.len;
         chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
     }
-    g_free(encoded.data);
+    pop3_codec_buf_free(&encoded);
     if (ctx.messages->len) {
         chunk->message_count = ctx.messages->len;
         chunk->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
@@ -924,8 +541,18 @@ typedef struct show_ctx {
     guint data_lines;
     gboolean data_end;
     guint data_dir;
+    guint64 data_request;
+    guint32 data_first; /* line numbers (within the answer) of the run */
+    guint32 data_last;
+    guint32 answer_lines; /* lines of the answer in progress so far */
     gboolean info_added;
+    /* Tree */
+    guint64 linked_request; /* the answer whose context items this frame shows already */
+    gboolean user_shown;
 } show_ctx;
+
+#define KEY_CALL_COUNT 0
+#define KEY_INFO_STARTED 1
 
 static const char *
 dir_prefix(guint32 direction)
@@ -933,25 +560,73 @@ dir_prefix(guint32 direction)
     return direction == POP3D_SERVER_TO_CLIENT ? "S" : "C";
 }
 
+/* Appends to the Info column; the separator only between this dissector's own entries (a
+ * lower layer's fenced text, e.g. TCP's "[TCP Window Full] ", gets none). */
+static void
+info_append_pinfo(packet_info *pinfo, const char *text)
+{
+    if (p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED)) {
+        col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", text);
+    } else {
+        col_append_str(pinfo->cinfo, COL_INFO, text);
+        p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
+    }
+}
+
 static void
 info_append(show_ctx *sc, const char *text)
 {
-    col_append_sep_str(sc->pinfo->cinfo, COL_INFO, " | ", text);
+    info_append_pinfo(sc->pinfo, text);
     sc->info_added = TRUE;
+}
+
+/* 1234567 -> "1,234,567" */
+static char *
+format_count(wmem_allocator_t *scope, guint64 n)
+{
+    char digits[24];
+    char out[32];
+    size_t len, i, o = 0;
+
+    g_snprintf(digits, sizeof digits, "%" PRIu64, n);
+    len = strlen(digits);
+    for (i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return wmem_strdup(scope, out);
+}
+
+static pop3_request *conv_request(pop3_conv *conv, guint64 request_id, gboolean create);
+
+/* The Info column's name of the command a request id stands for, or NULL. */
+static const char *
+request_label(show_ctx *sc, guint64 request_id)
+{
+    pop3_request *req = conv_request(sc->chunk->conv, request_id, FALSE);
+    return req ? req->label : NULL;
 }
 
 static void
 info_flush_data(show_ctx *sc)
 {
     if (sc->data_lines || sc->data_end) {
-        char *s;
-        if (sc->data_lines == 0)
-            s = wmem_strdup_printf(sc->pinfo->pool, "%s: (data) end", dir_prefix(sc->data_dir));
-        else
-            s = wmem_strdup_printf(sc->pinfo->pool, "%s: (data) %u line%s%s",
-                                   dir_prefix(sc->data_dir), sc->data_lines,
-                                   plurality(sc->data_lines, "", "s"), sc->data_end ? ", end" : "");
-        info_append(sc, s);
+        wmem_strbuf_t *s = wmem_strbuf_new(sc->pinfo->pool, dir_prefix(sc->data_dir));
+        const char *label = request_label(sc, sc->data_request);
+        wmem_strbuf_append(s, ": ");
+        if (label)
+            wmem_strbuf_append_printf(s, "%s ", label);
+        wmem_strbuf_append(s, "(data");
+        if (sc->data_lines == 1 || (sc->data_lines && sc->data_first == sc->data_last))
+            wmem_strbuf_append_printf(s, ", line %s", format_count(sc->pinfo->pool, sc->data_last));
+        else if (sc->data_lines)
+            wmem_strbuf_append_printf(s, ", lines %s-%s",
+                                      format_count(sc->pinfo->pool, sc->data_first),
+                                      format_count(sc->pinfo->pool, sc->data_last));
+        wmem_strbuf_append(s, sc->data_end ? ", end)" : ")");
+        info_append(sc, wmem_strbuf_get_str(s));
     }
     sc->data_lines = 0;
     sc->data_end = FALSE;
@@ -986,23 +661,95 @@ format_line(packet_info *pinfo, const pop3d_event *ev)
     return format_bytes(pinfo, ev->line, ev->line_length);
 }
 
+/* What a SASL step carries, by the items the library found in it: "password",
+ * "server-first"...; NULL when nothing tells. */
+static const char *
+sasl_step_name(const pop3d_event *ev)
+{
+    static const struct {
+        guint32 field;
+        const char *name;
+    } names[] = {
+        {POP3D_FIELD_SASL_CANCEL, "cancel"},
+        {POP3D_FIELD_SASL_PLAIN_AUTHCID, "credentials"},
+        {POP3D_FIELD_SASL_LOGIN_PASSWORD, "password"},
+        {POP3D_FIELD_SASL_LOGIN_USERNAME, "user name"},
+        {POP3D_FIELD_SASL_LOGIN_PROMPT, "prompt"},
+        {POP3D_FIELD_SASL_CRAM_CHALLENGE, "challenge"},
+        {POP3D_FIELD_SASL_CRAM_DIGEST, "response"},
+        {POP3D_FIELD_SASL_DIGEST_RSPAUTH, "rspauth"},
+        {POP3D_FIELD_SASL_DIGEST_RESPONSE, "response"},
+        {POP3D_FIELD_SASL_DIGEST_NONCE, "challenge"},
+        {POP3D_FIELD_SASL_SCRAM_ERROR, "server-final (error)"},
+        {POP3D_FIELD_SASL_SCRAM_VERIFIER, "server-final"},
+        {POP3D_FIELD_SASL_SCRAM_PROOF, "client-final"},
+        {POP3D_FIELD_SASL_SCRAM_SALT, "server-first"},
+        {POP3D_FIELD_SASL_SCRAM_USERNAME, "client-first"},
+        {POP3D_FIELD_SASL_XOAUTH2_ERROR, "error"},
+        {POP3D_FIELD_SASL_XOAUTH2_TOKEN, "token"},
+        {POP3D_FIELD_SASL_OAUTH_HOST, "token"},
+        {POP3D_FIELD_SASL_EMPTY, "(empty)"},
+    };
+    size_t i;
+
+    for (i = 0; i < array_length(names); i++)
+        if (find_item(ev, names[i].field))
+            return names[i].name;
+    return NULL;
+}
+
+/* "AUTH SCRAM-SHA-256 server-first", "AUTH LOGIN step 2": never the step's data. */
+static char *
+sasl_info(show_ctx *sc, const pop3d_event *ev)
+{
+    wmem_allocator_t *pool = sc->pinfo->pool;
+    const pop3d_item *mech = find_item(ev, POP3D_FIELD_SASL_MECHANISM);
+    const pop3d_item *step = find_item(ev, POP3D_FIELD_SASL_STEP);
+    const char *name = sasl_step_name(ev);
+    char *mech_text = item_text_cut(pool, mech, 40);
+    wmem_strbuf_t *s = wmem_strbuf_new(pool, dir_prefix(ev->direction));
+
+    wmem_strbuf_append(s, ": AUTH");
+    if (mech_text)
+        wmem_strbuf_append_printf(s, " %s", mech_text);
+    if (name)
+        wmem_strbuf_append_printf(s, " %s", name);
+    else if (step)
+        wmem_strbuf_append_printf(s, " step %" PRIu64, step->number);
+    else
+        wmem_strbuf_append(s, ev->line_length ? " step" : " (empty)");
+    return wmem_strbuf_finalize(s);
+}
+
 static void
 info_event(show_ctx *sc, const pop3d_event *ev)
 {
+    wmem_allocator_t *pool = sc->pinfo->pool;
+    const char *label;
+
     switch (ev->kind) {
     case POP3D_EVENT_DATA_LINE:
-        if ((sc->data_lines || sc->data_end) && sc->data_dir != ev->direction)
+        if ((sc->data_lines || sc->data_end) &&
+            (sc->data_dir != ev->direction || sc->data_request != ev->request_id))
             info_flush_data(sc);
         sc->data_dir = ev->direction;
-        if (ev->piece <= 1)
-            sc->data_lines++;
+        sc->data_request = ev->request_id;
+        if (ev->piece <= 1) {
+            sc->answer_lines++;
+            if (sc->data_lines++ == 0)
+                sc->data_first = sc->answer_lines;
+            sc->data_last = sc->answer_lines;
+        }
         return;
     case POP3D_EVENT_DATA_END:
-        if ((sc->data_lines || sc->data_end) && sc->data_dir != ev->direction)
+        if ((sc->data_lines || sc->data_end) &&
+            (sc->data_dir != ev->direction || sc->data_request != ev->request_id))
             info_flush_data(sc);
         sc->data_dir = ev->direction;
+        sc->data_request = ev->request_id;
         sc->data_end = TRUE;
         info_flush_data(sc);
+        sc->answer_lines = 0;
         return;
     case POP3D_EVENT_STATE:
     case POP3D_EVENT_AUTH_RESULT:
@@ -1012,18 +759,43 @@ info_event(show_ctx *sc, const pop3d_event *ev)
     info_flush_data(sc);
     switch (ev->kind) {
     case POP3D_EVENT_SKIPPED:
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (%" PRIu64 " bytes skipped)",
+        info_append(sc, wmem_strdup_printf(pool, "%s: (%" PRIu64 " bytes skipped)",
                                            dir_prefix(ev->direction), ev->length));
         break;
     case POP3D_EVENT_TLS:
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (TLS, %" PRIu64 " bytes)",
+        info_append(sc, wmem_strdup_printf(pool, "%s: (TLS, %" PRIu64 " bytes)",
                                            dir_prefix(ev->direction), ev->length));
         break;
+    case POP3D_EVENT_SASL_CLIENT:
+    case POP3D_EVENT_SASL_SERVER:
+        if (ev->piece > 1)
+            return;
+        info_append(sc, sasl_info(sc, ev));
+        break;
+    case POP3D_EVENT_COMMAND:
+        if (ev->piece > 1)
+            return;
+        if (ev->command == POP3D_CMD_AUTH) {
+            /* the mechanism and what the initial response carries, never its data */
+            const char *name = sasl_step_name(ev);
+            gboolean initial = find_item(ev, POP3D_FIELD_SASL_INITIAL_RESPONSE) != NULL;
+            info_append(sc, wmem_strdup_printf(pool, "%s: %s%s%s%s", dir_prefix(ev->direction),
+                                               command_label(pool, ev), name ? " " : "",
+                                               name ? name : "",
+                                               !name && initial ? " (initial response)" : ""));
+            break;
+        }
+        /* fall through */
     default:
         if (ev->piece > 1)
             return; /* a long line is listed once */
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: %s", dir_prefix(ev->direction),
-                                           format_line(sc->pinfo, ev)));
+        if (ev->kind == POP3D_EVENT_STATUS)
+            sc->answer_lines = 0;
+        label = ev->kind == POP3D_EVENT_STATUS ? request_label(sc, ev->request_id) : NULL;
+        info_append(sc,
+                    wmem_strdup_printf(pool, "%s: %s%s%s%s", dir_prefix(ev->direction),
+                                       ev->line_length ? format_line(sc->pinfo, ev) : "(empty)",
+                                       label ? " (" : "", label ? label : "", label ? ")" : ""));
         break;
     }
 }
@@ -1174,17 +946,6 @@ add_item(show_ctx *sc, proto_tree *parent, const pop3d_event *ev, const pop3d_it
     return pi;
 }
 
-static const pop3d_item *
-find_item(const pop3d_event *ev, guint32 field)
-{
-    size_t i;
-
-    for (i = 0; i < ev->item_count; i++)
-        if (ev->items[i].field == field)
-            return &ev->items[i];
-    return NULL;
-}
-
 static char *
 item_string(packet_info *pinfo, const pop3d_item *it)
 {
@@ -1248,7 +1009,10 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
     if (msg->length == 0 || msg->length > G_MAXINT)
         return;
     mtvb = tvb_new_child_real_data(sc->tvb, msg->data, msg->length, (gint)msg->length);
-    if (pref_imf && imf_handle && (ev->command == POP3D_CMD_RETR || ev->command == POP3D_CMD_TOP)) {
+    /* A TOP answer is the headers and a few lines, not the message: it goes to IMF (and to
+     * --export-objects imf) only when asked for. */
+    if (pref_imf && imf_handle &&
+        (ev->command == POP3D_CMD_RETR || (ev->command == POP3D_CMD_TOP && pref_imf_top))) {
         add_new_data_source(sc->pinfo, mtvb, "Message");
         /* IMF would replace the summary in the Info column */
         writable = col_get_writable(sc->pinfo->cinfo, COL_INFO);
@@ -1261,8 +1025,128 @@ show_message(show_ctx *sc, const pop3d_event *ev, proto_tree *event_tree)
     }
 }
 
+/* A line of a message (no item of its own but the stuffing flag): shown as pop3.data with its
+ * unstuffed text. */
+static gboolean
+data_line_is_item(const pop3d_event *ev)
+{
+    size_t i;
+
+    if (ev->kind != POP3D_EVENT_DATA_LINE || !field_valid(POP3D_FIELD_DATA))
+        return FALSE;
+    for (i = 0; i < ev->item_count; i++) {
+        if (ev->items[i].field == POP3D_FIELD_DATA)
+            return FALSE;
+        if (ev->items[i].parent < 0 && ev->items[i].field != POP3D_FIELD_DATA_STUFFED)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+same_place(const pop3d_item *a, const pop3d_item *b)
+{
+    return a->source == b->source && a->offset == b->offset && a->length == b->length;
+}
+
+static gboolean
+same_text(const pop3d_item *a, const pop3d_item *b)
+{
+    return a->text_length == b->text_length &&
+           (a->text_length == 0 || memcmp(a->text, b->text, a->text_length) == 0);
+}
+
+/* Generic fields that repeat a mechanism's (or a more precise) field at the same bytes: kept
+ * for filters, hidden from the tree. */
+static gboolean
+generic_field(guint32 field)
+{
+    switch (field) {
+    case POP3D_FIELD_AUTH_USERNAME:
+    case POP3D_FIELD_AUTH_PASSWORD:
+    case POP3D_FIELD_AUTH_SECRET:
+    case POP3D_FIELD_AUTH_AUTHZID:
+    case POP3D_FIELD_CAPA_VALUE: return TRUE;
+    default: return FALSE;
+    }
+}
+
+static gboolean
+repeats_precise_item(const pop3d_event *ev, size_t index)
+{
+    const pop3d_item *it = &ev->items[index];
+    size_t j;
+
+    if (!generic_field(it->field) || !it->text_length)
+        return FALSE;
+    for (j = 0; j < ev->item_count; j++)
+        if (j != index && !generic_field(ev->items[j].field) && field_valid(ev->items[j].field) &&
+            same_place(it, &ev->items[j]) && same_text(it, &ev->items[j]))
+            return TRUE;
+    return FALSE;
+}
+
+/* The first item of each answer in a frame that does not hold its +OK: which command it
+ * answers, and where the answer ends. */
 static void
-show_event(show_ctx *sc, const decoded_event *de)
+show_answer_context(show_ctx *sc, const pop3d_event *ev, tvbuff_t *tvb)
+{
+    packet_info *pinfo = sc->pinfo;
+    pop3_request *req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
+    proto_item *pi;
+    const char *verb = NULL;
+
+    if (!req || req->response_frame == pinfo->num)
+        return;
+    if (req->request_frame) {
+        pi = proto_tree_add_uint(sc->tree, hf_response_to, tvb, 0, 0, req->request_frame);
+        proto_item_set_generated(pi);
+    }
+    if (req->label) {
+        const char *space = strchr(req->label, ' ');
+        verb = space ? wmem_strndup(pinfo->pool, req->label, (size_t)(space - req->label))
+                     : req->label;
+    } else if (ev->command != POP3D_CMD_NONE) {
+        verb = pop3d_command_name(ev->command);
+    }
+    if (verb && field_valid(POP3D_FIELD_RESPONSE_TO_COMMAND)) {
+        pi = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_RESPONSE_TO_COMMAND], tvb, 0, 0,
+                                   verb);
+        proto_item_set_generated(pi);
+    }
+    if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+        pi = proto_tree_add_uint(sc->tree, hf_data_end_in, tvb, 0, 0, req->data_end_frame);
+        proto_item_set_generated(pi);
+    }
+}
+
+/* At the end of a RETR answer: the +OK's octet count beside the octets received. */
+static void
+show_answer_figures(show_ctx *sc, const pop3d_event *ev, proto_tree *tree, tvbuff_t *tvb)
+{
+    pop3_request *req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
+    const pop3d_item *octets = find_item(ev, POP3D_FIELD_DATA_OCTETS);
+    proto_item *pi;
+    gboolean match;
+
+    if (!req || !req->has_announced || ev->command != POP3D_CMD_RETR || !octets)
+        return;
+    if (field_valid(POP3D_FIELD_RESPONSE_OCTETS)) {
+        pi = proto_tree_add_uint64(tree, hf_field[POP3D_FIELD_RESPONSE_OCTETS], tvb, 0, 0,
+                                   req->announced);
+        proto_item_set_generated(pi);
+    }
+    match = octets->number == req->announced;
+    pi = proto_tree_add_boolean(tree, hf_octets_match, tvb, 0, 0, match);
+    proto_item_set_generated(pi);
+    if (!match)
+        expert_add_info_format(sc->pinfo, pi, &ei_octets_mismatch,
+                               "The +OK announced %" PRIu64 " octets; the answer holds %" PRIu64,
+                               req->announced, octets->number);
+}
+
+static void
+show_event(show_ctx *sc, const pop3_codec_event *de)
 {
     const pop3d_event *ev = &de->ev;
     packet_info *pinfo = sc->pinfo;
@@ -1274,6 +1158,8 @@ show_event(show_ctx *sc, const decoded_event *de)
     tvbuff_t **buffer_tvbs = NULL;
     int single_root = -1;
     size_t roots = 0, i;
+    gboolean data_item;
+    guint32 *children = NULL;
 
     info_event(sc, ev);
 
@@ -1303,6 +1189,16 @@ show_event(show_ctx *sc, const decoded_event *de)
     }
     if (roots != 1 || !field_valid(ev->items[single_root].field))
         single_root = -1;
+    data_item = data_line_is_item(ev);
+    if (data_item)
+        single_root = -1;
+
+    if ((ev->kind == POP3D_EVENT_DATA_LINE || ev->kind == POP3D_EVENT_DATA_END) && ev->request_id &&
+        ev->request_id != sc->linked_request) {
+        sc->linked_request = ev->request_id;
+        if (sc->tree)
+            show_answer_context(sc, ev, view.tvb);
+    }
 
     if (ev->item_count) {
         nodes = wmem_alloc0_array(pinfo->pool, proto_item *, ev->item_count);
@@ -1311,18 +1207,21 @@ show_event(show_ctx *sc, const decoded_event *de)
     }
     if (!sc->tree) {
         /* no tree: no labels to format */
-    } else if (single_root < 0 && ev->kind == POP3D_EVENT_DATA_LINE &&
-               field_valid(POP3D_FIELD_DATA) && !find_item(ev, POP3D_FIELD_DATA)) {
-        /* a line of a message: the line itself is the event's item (pop3.data). Its UTF-8
-         * copy is made only when the item can be seen (a plain pass over a large mail body
-         * would otherwise spend a tenth of its time converting every line for nothing). */
+    } else if (data_item) {
+        /* a line of a message: the line itself, unstuffed, is the event's item (pop3.data);
+         * the stuffing flag is its child. Its UTF-8 copy is made only when the item can be seen
+         * (a plain pass over a large mail body would otherwise spend a tenth of its time
+         * converting every line for nothing). */
         int hf = hf_field[POP3D_FIELD_DATA];
         const char *text = "";
+        const guint8 *data = ev->data ? ev->data : ev->line;
+        size_t data_length = ev->data ? ev->data_length : ev->line_length;
         if (proto_field_is_referenced(sc->tree, hf))
-            text = (const char *)get_utf_8_string(pinfo->pool,
-                                                  ev->line ? ev->line : (const guint8 *)"",
-                                                  (gint)MIN(ev->line_length, G_MAXINT));
+            text = (const char *)get_utf_8_string(pinfo->pool, data ? data : (const guint8 *)"",
+                                                  (gint)MIN(data_length, G_MAXINT));
         event_item = proto_tree_add_string(sc->tree, hf, view.tvb, view.start, view.length, text);
+        if (data_length == 0)
+            proto_item_append_text(event_item, "(empty)");
         event_tree = proto_item_add_subtree(event_item, ett_field[POP3D_FIELD_DATA]);
     } else if (single_root < 0) {
         if (ev->line_length)
@@ -1336,17 +1235,40 @@ show_event(show_ctx *sc, const decoded_event *de)
             proto_item_set_generated(event_item);
     }
 
+    if (sc->tree && ev->item_count) {
+        children = wmem_alloc0_array(pinfo->pool, guint32, ev->item_count);
+        for (i = 0; i < ev->item_count; i++)
+            if (ev->items[i].parent >= 0 && (size_t)ev->items[i].parent < i &&
+                field_valid(ev->items[i].field))
+                children[ev->items[i].parent]++;
+    }
     for (i = 0; i < ev->item_count; i++) {
         const pop3d_item *it = &ev->items[i];
         proto_tree *parent = event_tree;
+        gboolean hide = FALSE;
         if (!field_valid(it->field))
             continue;
-        if (it->parent >= 0 && (size_t)it->parent < i && nodes[it->parent])
-            parent =
-                proto_item_add_subtree(nodes[it->parent], ett_field[ev->items[it->parent].field]);
-        else if ((int)i == single_root)
+        if (it->parent >= 0 && (size_t)it->parent < i && nodes[it->parent]) {
+            const pop3d_item *up = &ev->items[it->parent];
+            if (children && children[it->parent] == 1 && up->field == it->field) {
+                /* a twin of its parent (SASL step > SASL step): one node */
+                nodes[i] = nodes[it->parent];
+                continue;
+            }
+            if (children && children[it->parent] == 1 && same_place(it, up)) {
+                /* the only child says what its parent says (Capability: TOP > Capability
+                 * name: TOP): filterable, not shown */
+                hide = children[i] == 0;
+            }
+            parent = proto_item_add_subtree(nodes[it->parent], ett_field[up->field]);
+        } else if ((int)i == single_root) {
             parent = sc->tree;
+        }
         nodes[i] = add_item(sc, parent, ev, it, &view, buffer_tvbs);
+        if (it->field == POP3D_FIELD_SESSION_USER)
+            sc->user_shown = TRUE;
+        if (nodes[i] && (hide || repeats_precise_item(ev, i)))
+            proto_item_set_hidden(nodes[i]);
         if ((int)i == single_root && nodes[i]) {
             event_item = nodes[i];
             event_tree = proto_item_add_subtree(event_item, ett_field[it->field]);
@@ -1355,6 +1277,10 @@ show_event(show_ctx *sc, const decoded_event *de)
                 proto_item_append_text(event_item, ": %s", format_line(pinfo, ev));
         }
     }
+    if (event_item &&
+        (ev->kind == POP3D_EVENT_SASL_CLIENT || ev->kind == POP3D_EVENT_SASL_SERVER) &&
+        find_item(ev, POP3D_FIELD_SASL_EMPTY))
+        proto_item_append_text(event_item, ev->line_length ? " (empty)" : ": (empty)");
     if (!event_tree)
         event_tree = sc->tree;
 
@@ -1375,8 +1301,17 @@ show_event(show_ctx *sc, const decoded_event *de)
             nstime_delta(&delta, &pinfo->abs_ts, &req->request_time);
             pi = proto_tree_add_time(event_tree, hf_time, view.tvb, 0, 0, &delta);
             proto_item_set_generated(pi);
+            if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+                pi = proto_tree_add_uint(event_tree, hf_data_end_in, view.tvb, 0, 0,
+                                         req->data_end_frame);
+                proto_item_set_generated(pi);
+            }
         }
+        if (ev->kind == POP3D_EVENT_STATUS)
+            sc->linked_request = ev->request_id;
     }
+    if (ev->kind == POP3D_EVENT_DATA_END && sc->tree)
+        show_answer_figures(sc, ev, event_tree, view.tvb);
 
     /* Anomalies */
     for (i = 0; i < ev->anomaly_count; i++) {
@@ -1410,8 +1345,9 @@ static void
 show_chunk(show_ctx *sc)
 {
     pop3_chunk *chunk = sc->chunk;
-    decoder dec;
-    decoded_event de;
+    pop3_codec_decoder dec;
+    pop3_codec_frame frame;
+    pop3_codec_event de;
 
     if (chunk->flags & CHUNK_RETRANSMISSION) {
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
@@ -1425,16 +1361,19 @@ show_chunk(show_ctx *sc)
                                       "Retransmitted data (%u bytes, already decoded)",
                                       chunk->fed_from);
 
-    memset(&dec, 0, sizeof dec);
-    dec.r.p = chunk->blob;
-    dec.r.end = chunk->blob + chunk->blob_length;
-    dec.pinfo = sc->pinfo;
-    dec.tvb = sc->tvb;
-    dec.base = chunk->base;
-    dec.prev_end = chunk->base;
-    while (decode_event(&dec, &de))
+    frame_view(sc->tvb, chunk->base, &frame);
+    pop3_codec_decoder_init(&dec, chunk->blob, chunk->blob_length, &frame, pool_alloc0,
+                            sc->pinfo->pool);
+    while (pop3_codec_decode_event(&dec, &de))
         show_event(sc, &de);
     info_flush_data(sc);
+
+    /* the session user on every frame from the login on (the library's session user) */
+    if (chunk->user && !sc->user_shown && field_valid(POP3D_FIELD_SESSION_USER)) {
+        proto_item *pi = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_SESSION_USER],
+                                               sc->tvb, 0, 0, chunk->user);
+        proto_item_set_generated(pi);
+    }
 
     if (chunk->flags & CHUNK_FAILED)
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
@@ -1444,8 +1383,6 @@ show_chunk(show_ctx *sc)
                                            dir_prefix(chunk->direction), chunk->fed_length,
                                            plurality(chunk->fed_length, "", "s")));
 }
-
-#define KEY_CALL_COUNT 0
 
 /* The transport comes from the handle that was called: pop3_handle for TCP (port table,
  * Decode As, heuristic), pop3_tls_handle for the payload of TLS (implicit TLS port, Decode As on
@@ -1483,11 +1420,13 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     sc.tree = proto_item_add_subtree(ti, ett_pop3);
     sc.tvb = tvb;
     sc.chunk = chunk;
+    if (chunk)
+        sc.answer_lines = chunk->data_lines_before;
     if (chunk) {
         show_chunk(&sc);
     } else {
         proto_tree_add_subtree(sc.tree, tvb, 0, -1, ett_event, NULL, "Not decoded");
-        col_append_sep_str(pinfo->cinfo, COL_INFO, " | ", "(not decoded)");
+        info_append_pinfo(pinfo, "(not decoded)");
     }
     return tvb_captured_length(tvb);
 }
@@ -1552,8 +1491,10 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
 
     if (!chunk && conv && !PINFO_FD_VISITED(pinfo)) {
         feed_ctx ctx;
-        out_buf encoded = {NULL, 0, 0};
+        pop3_codec_buf encoded;
+        pop3_codec_frame frame;
 
+        memset(&encoded, 0, sizeof encoded);
         chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
         chunk->conv = conv;
         chunk->direction =
@@ -1568,18 +1509,15 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
             ctx.conv = conv;
             ctx.pinfo = pinfo;
             ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-            ctx.enc.out = &encoded;
-            ctx.enc.tvb = tvb;
-            ctx.enc.first = TRUE;
-            ctx.enc.base = chunk->base;
-            ctx.enc.prev_end = chunk->base;
+            frame_view(tvb, chunk->base, &frame);
+            pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
             if (pop3d_session_finish(conv->session, feed_callback, &ctx) != POP3D_OK)
                 chunk->flags |= CHUNK_FAILED;
             if (encoded.len) {
                 chunk->blob_length = (guint32)encoded.len;
                 chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
             }
-            g_free(encoded.data);
+            pop3_codec_buf_free(&encoded);
             if (ctx.messages->len) { /* a response cut short gives no message; kept for form */
                 chunk->message_count = ctx.messages->len;
                 chunk->messages =
@@ -1600,6 +1538,8 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
     sc.tvb = tvb;
     sc.chunk = chunk;
     sc.info_added = TRUE; /* no "partial line" note: this frame carries no POP3 bytes */
+    /* The Info column holds the TCP summary of this frame: what finish reports is set apart. */
+    p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
     show_chunk(&sc);
     return TRUE;
 }
@@ -1687,6 +1627,17 @@ proto_register_pop3(void)
         {&hf_time,
          {"Response Time", "pop3.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
           "The time between the request and the response", HFILL}},
+        {&hf_data_end_in,
+         {"Answer ends in", "pop3.data.end_in", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+          "The multi-line answer this frame belongs to ends in this frame", HFILL}},
+        {&hf_octets_match,
+         {"Octets as announced", "pop3.data.octets_match", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The unstuffed octets of a RETR answer equal the +OK's octet count", HFILL}},
+    };
+    static ei_register_info ei_own[] = {
+        {&ei_octets_mismatch,
+         {"pop3.data.octets_mismatch", PI_PROTOCOL, PI_NOTE,
+          "The answer's octets differ from the +OK's octet count", EXPFILL}},
     };
     static const hf_register_info hf_template = {
         NULL, {NULL, NULL, FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL}};
@@ -1742,6 +1693,7 @@ proto_register_pop3(void)
     }
     expert_pop3 = expert_register_protocol(proto_pop3);
     expert_register_field_array(expert_pop3, ei, POP3D_ANOMALY_COUNT);
+    expert_register_field_array(expert_pop3, ei_own, array_length(ei_own));
 
     pop3_module = prefs_register_protocol(proto_pop3, proto_reg_handoff_pop3);
     prefs_register_uint_preference(pop3_module, "tls_port", "POP3 over TLS port",
@@ -1752,10 +1704,15 @@ proto_register_pop3(void)
                                    "LIST, UIDL, CAPA...) into one buffer, shown when it ends",
                                    &pref_reassemble);
     prefs_register_bool_preference(pop3_module, "imf", "Dissect retrieved messages as IMF",
-                                   "Hand the reassembled, dot-unstuffed message of each RETR and "
-                                   "TOP response to the Internet Message Format dissector "
-                                   "(needs reassembly)",
+                                   "Hand the reassembled, dot-unstuffed message of each RETR "
+                                   "response to the Internet Message Format dissector (needs "
+                                   "reassembly; TOP answers: see imf_top)",
                                    &pref_imf);
+    prefs_register_bool_preference(pop3_module, "imf_top", "Dissect TOP answers as IMF",
+                                   "Also hand the answer of each TOP (headers and the first lines "
+                                   "of a message, not the whole message) to the IMF dissector; "
+                                   "it then appears in --export-objects imf like a message",
+                                   &pref_imf_top);
     prefs_register_uint_preference(pop3_module, "max_line", "Longest line decoded whole",
                                    "Lines longer than this many bytes (at least 64) are decoded "
                                    "in pieces and flagged",

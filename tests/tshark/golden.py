@@ -34,10 +34,10 @@ FIELDS = [
     "pop3.capa.name", "pop3.capa.value",
     "pop3.sasl.mechanism", "pop3.sasl.step",
     "pop3.auth.method", "pop3.auth.username", "pop3.auth.authzid", "pop3.auth.result",
-    "pop3.session.state", "pop3.session.tls",
+    "pop3.session.state", "pop3.session.tls", "pop3.session.user",
     "pop3.stat.messages", "pop3.stat.octets",
     "pop3.msg.number", "pop3.msg.size", "pop3.msg.uid",
-    "pop3.data.lines", "pop3.data.octets",
+    "pop3.data.lines", "pop3.data.octets", "pop3.data.end_in", "pop3.data.octets_match",
     "_ws.expert.message",
 ]
 
