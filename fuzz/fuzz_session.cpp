@@ -151,7 +151,20 @@ class Checker final : public EventHandler {
 
  private:
   void check(const Event& e) {
-    CHECK(static_cast<uint32_t>(e.kind) <= POP3D_EVENT_END);
+    CHECK(static_cast<uint32_t>(e.kind) < POP3D_EVENT_KIND_COUNT);
+    CHECK((e.kind == EventKind::transaction) == (e.transaction != nullptr));
+    if (const Transaction* t = e.transaction) {
+      // The command and its answer lie in what was fed of each direction.
+      CHECK(t->request_id == e.request_id && t->command == e.command);
+      CHECK(t->command_offset < streams_[0].bytes.size());
+      CHECK(t->response_offset <= streams_[1].bytes.size());
+      touch(t->argument);
+      touch(t->code);
+      touch(t->description);
+      touch(t->mechanism);
+      touch(t->authcid);
+      touch(t->authzid);
+    }
     CHECK(e.direction == Direction::client_to_server || e.direction == Direction::server_to_client);
     const Stream& s = streams_[static_cast<size_t>(e.direction)];
     const uint64_t fed = s.bytes.size();
@@ -191,6 +204,7 @@ class Checker final : public EventHandler {
       const Item& item = e.items[i];
       CHECK(item.parent >= -1 && item.parent < static_cast<int64_t>(i));
       CHECK(!field_name(item.field).empty());
+      CHECK(item.type == field_type(item.field));
       touch(item.text);
       if (item.flags & item_generated) continue;
       const FieldType type = field_type(item.field);

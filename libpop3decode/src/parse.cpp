@@ -592,7 +592,7 @@ enum class CapaKind : uint8_t {
   login_delay,     // seconds [USER]
   expire,          // days|NEVER [USER]
   implementation,  // free text
-  optional_user,   // [USER]
+  utf8,            // [USER]: RFC 6856 section 2, UTF-8 accepted in USER and PASS
 };
 
 struct CapaSpec {
@@ -602,7 +602,7 @@ struct CapaSpec {
 
 // RFC 2449 section 6, RFC 2595 (STLS), RFC 3206 (AUTH-RESP-CODE), RFC 6856 (UTF8, LANG):
 // the IANA POP3 extension registry.
-constexpr std::array<CapaSpec, 13> capa_specs{{
+constexpr std::array<CapaSpec, 14> capa_specs{{
     {"TOP", CapaKind::flag},
     {"USER", CapaKind::flag},
     {"SASL", CapaKind::sasl},
@@ -614,8 +614,10 @@ constexpr std::array<CapaSpec, 13> capa_specs{{
     {"IMPLEMENTATION", CapaKind::implementation},
     {"STLS", CapaKind::flag},
     {"AUTH-RESP-CODE", CapaKind::flag},
-    {"UTF8", CapaKind::optional_user},
+    {"UTF8", CapaKind::utf8},
     {"LANG", CapaKind::flag},
+    // Not registered, but servers (Dovecot) list the CAPA command in its own answer.
+    {"CAPA", CapaKind::flag},
 }};
 
 }  // namespace
@@ -722,7 +724,14 @@ ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventB
       out.add(Field::CAPA_IMPLEMENTATION, capa, 0, at(text), text.text.size(), text.text);
       break;
     }
-    case CapaKind::optional_user: user_qualifier(0); break;
+    case CapaKind::utf8:
+      if (count == 0) break;
+      if (count == 1 && iequals(args[0].text, "USER")) {
+        out.add_number(Field::CAPA_UTF8_USER, capa, 0, at(args[0]), args[0].text.size(), 1);
+      } else {
+        out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+      }
+      break;
   }
   return result;
 }

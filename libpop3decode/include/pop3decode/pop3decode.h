@@ -316,7 +316,14 @@ typedef enum pop3d_anomaly_group {
   X(SASL_UNKNOWN_PAYLOAD, "sasl.payload", BYTES, "SASL payload of an unknown mechanism")
 /* clang-format on */
 
-#define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X)
+/* Fields added after the two maps above were fixed: appended here so no number moves. */
+/* clang-format off */
+#define POP3D_FIELD_MAP_ADDED(X)                                                                   \
+  X(CAPA_UTF8_USER, "capa.utf8.user", BOOL,                                                        \
+    "UTF-8 accepted in USER and PASS (RFC 6856 UTF8 USER)")
+/* clang-format on */
+
+#define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X) POP3D_FIELD_MAP_ADDED(X)
 
 typedef enum pop3d_field {
 #define POP3D_X_ENUM(id, name, type, desc) POP3D_FIELD_##id,
