@@ -397,7 +397,8 @@ ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& 
   result.indicator = indicator;
   if (indicator != "+OK" && indicator != "-ERR") result.nonstandard = true;
   if (word.size() != indicator.size()) result.nonstandard = true;
-  out.add(Field::RESPONSE_INDICATOR, response, 0, offset, indicator.size(), indicator);
+  out.add(Field::RESPONSE_INDICATOR, response, 0, offset, indicator.size(), indicator,
+          result.ok ? POP3D_INDICATOR_OK : POP3D_INDICATOR_ERR);
   if (result.nonstandard) out.anomaly(Anomaly::STATUS_NONSTANDARD, offset, word.size());
 
   size_t pos = indicator.size();

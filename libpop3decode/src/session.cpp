@@ -997,7 +997,8 @@ void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
 }
 
 void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& h) {
-  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_));
+  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_),
+                         static_cast<uint64_t>(state_));
   if (!user_.empty()) builder_.add_generated(Field::SESSION_USER, -1, user_);
   builder_.add_generated(Field::SESSION_TLS, -1, {}, tls_ ? 1 : 0);
   builder_.add_generated(Field::SESSION_UTF8, -1, {}, utf8_ ? 1 : 0);

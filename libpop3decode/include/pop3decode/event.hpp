@@ -251,6 +251,7 @@ class EventHandler {
   virtual void on_event(const Event& event) = 0;
 };
 
+// Internal (not the supported API; see session.hpp).
 // Accumulates the items, buffers and anomalies of one event. Strings handed to own() and
 // add_buffer() are kept until clear(), at stable addresses.
 class EventBuilder {

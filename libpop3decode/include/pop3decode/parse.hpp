@@ -1,6 +1,7 @@
-// Stand-alone parsers of single POP3 lines. Each takes the line without its line end and the
-// absolute stream offset of its first byte, adds items (under `parent`) and anomalies to `out`,
-// and returns what the session needs. They never read outside `line`.
+// Internal (not the supported API; see session.hpp). Stand-alone parsers of single POP3 lines.
+// Each takes the line without its line end and the absolute stream offset of its first byte,
+// adds items (under `parent`) and anomalies to `out`, and returns what the session needs. They
+// never read outside `line`.
 #pragma once
 
 #include <cstdint>

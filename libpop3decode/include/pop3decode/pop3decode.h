@@ -540,7 +540,10 @@ typedef enum pop3d_multiline {
 #define POP3D_ITEM_GENERATED 0x1u /* not present in the bytes: derived (no position) */
 #define POP3D_ITEM_SECRET 0x2u    /* a password or equivalent secret: mask it before showing */
 
-/* One decoded field. Items of an event form a tree through `parent`. */
+/* One decoded field. Items of an event form a tree through `parent`.
+ * Closed sets are enums on the item as well as text: response.indicator carries its
+ * pop3d_indicator, session.state its pop3d_state and auth.result its pop3d_auth_result in
+ * `number` (the text is the table's name). */
 typedef struct pop3d_item {
   uint32_t field;      /* pop3d_field */
   int32_t parent;      /* index of the parent item in the same event, or -1 */

@@ -1,4 +1,10 @@
 // The streaming session decoder: one object per TCP conversation.
+//
+// The supported API: pop3decode.h (the C ABI), session.hpp (Session, Options, Capabilities),
+// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, and in sasl.hpp
+// the base64 and verify_* functions. EventBuilder (event.hpp), parse.hpp and sasl::Exchange /
+// sasl::Step are internals that the fuzz targets and tests drive directly; they are installed
+// only because Session holds them by value, and may change in any release.
 #pragma once
 
 #include <array>
