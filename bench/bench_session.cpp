@@ -5,6 +5,7 @@
 // disturbs less than wall time. The vs_memchr counter compares the decoder's CPU time with
 // the fastest of several memchr passes timed in the same benchmark run.
 #include <benchmark/benchmark.h>
+#include <pop3decode/pop3decode.h>
 #include <time.h>
 
 #include <algorithm>
@@ -37,14 +38,17 @@ double memchr_seconds(const Conversation& c, size_t chunk, int reps) {
 
 enum class Api { cpp, c };
 
-void run_decoder(benchmark::State& state, const Conversation& c, Api api) {
+// What a transaction-only consumer asks for: one event per command and its answer.
+constexpr uint32_t transactions_only = POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
+
+void run_decoder(benchmark::State& state, const Conversation& c, Api api, uint32_t wanted = 0) {
   const auto chunk = static_cast<size_t>(state.range(0));
   const uint64_t lines = c.lines();
   double memchr_best = memchr_seconds(c, chunk, 5);
   const double t0 = thread_seconds();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(api == Api::cpp ? pop3bench::decode(c, chunk)
-                                             : pop3bench::decode_c(c, chunk));
+    benchmark::DoNotOptimize(api == Api::cpp ? pop3bench::decode(c, chunk, wanted)
+                                             : pop3bench::decode_c(c, chunk, wanted));
   }
   const double decoder = (thread_seconds() - t0) / double(state.iterations());
   memchr_best = std::min(memchr_best, memchr_seconds(c, chunk, 5));
@@ -105,6 +109,20 @@ void BM_Body_CAbi(benchmark::State& s) {
 void BM_Body_Memchr(benchmark::State& s) {
   run_memchr(s, body());
 }
+// The same conversations for a consumer that wants transactions only (sizes, results), not
+// every line: the bodies' lines build no event.
+void BM_Body_TransactionsOnly(benchmark::State& s) {
+  run_decoder(s, body(), Api::cpp, transactions_only);
+}
+void BM_Body_TransactionsOnly_CAbi(benchmark::State& s) {
+  run_decoder(s, body(), Api::c, transactions_only);
+}
+void BM_Lines_TransactionsOnly(benchmark::State& s) {
+  run_decoder(s, lines(), Api::cpp, transactions_only);
+}
+void BM_Lines_TransactionsOnly_CAbi(benchmark::State& s) {
+  run_decoder(s, lines(), Api::c, transactions_only);
+}
 void BM_Lines(benchmark::State& s) {
   run_decoder(s, lines(), Api::cpp);
 }
@@ -134,6 +152,13 @@ void BM_Sasl_Memchr(benchmark::State& s) {
 BENCHMARK(BM_Body)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Body_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Body_Memchr)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_TransactionsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_TransactionsOnly_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_TransactionsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_TransactionsOnly_CAbi)
+    ->ArgName("chunk")
+    ->Arg(mss)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_Memchr)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);

@@ -19,6 +19,7 @@ struct CountingHandler final : pop3decode::EventHandler {
     ++events;
     data += e.data.size();
     items += e.items.size() + e.anomalies.size();
+    if (e.transaction) data += e.transaction->data_octets;
   }
 };
 
@@ -27,6 +28,7 @@ int c_callback(void* user, const pop3d_event* e) {
   ++h->events;
   h->data += e->data_length;
   h->items += e->item_count + e->anomaly_count;
+  if (e->transaction) h->data += e->transaction->data_octets;
   return 0;
 }
 
@@ -36,13 +38,15 @@ const std::string& bytes_of(const Conversation& c, Direction d) {
 
 }  // namespace
 
-__attribute__((noinline)) uint64_t decode(const Conversation& c, size_t chunk) {
+__attribute__((noinline)) uint64_t decode(const Conversation& c, size_t chunk, uint32_t wanted) {
   CountingHandler h;
+  pop3decode::Options options;
+  options.wanted_events = wanted;
   std::optional<pop3decode::Session> s;
   for (const Turn& t : c.turns) {
     if (!s || t.new_session) {
       if (s) s->finish(h);
-      s.emplace();
+      s.emplace(options);
     }
     const std::string& buf = bytes_of(c, t.direction);
     for (size_t pos = t.begin; pos < t.end;) {
@@ -56,8 +60,11 @@ __attribute__((noinline)) uint64_t decode(const Conversation& c, size_t chunk) {
 }
 
 // The same through the C ABI (what the Wireshark plugin uses).
-__attribute__((noinline)) uint64_t decode_c(const Conversation& c, size_t chunk) {
+__attribute__((noinline)) uint64_t decode_c(const Conversation& c, size_t chunk, uint32_t wanted) {
   CountingHandler h;
+  pop3d_options options;
+  pop3d_options_init(&options);
+  options.wanted_events = wanted;
   pop3d_session* s = nullptr;
   for (const Turn& t : c.turns) {
     if (!s || t.new_session) {
@@ -65,7 +72,7 @@ __attribute__((noinline)) uint64_t decode_c(const Conversation& c, size_t chunk)
         pop3d_session_finish(s, c_callback, &h);
         pop3d_session_free(s);
       }
-      s = pop3d_session_new(nullptr);
+      s = pop3d_session_new(&options);
     }
     const std::string& buf = bytes_of(c, t.direction);
     for (size_t pos = t.begin; pos < t.end;) {

@@ -16,8 +16,9 @@ namespace pop3bench {
 // Each returns a sum of what it saw (events, data bytes, items; or lines), so that the work
 // cannot be optimised away. The event handler does what a consumer minimally does: look at
 // every event.
-uint64_t decode(const Conversation& c, size_t chunk);
-uint64_t decode_c(const Conversation& c, size_t chunk);
+// `wanted` is the sessions' wanted_events (POP3D_EVENT_BIT(kind) ORed; 0 is all of them).
+uint64_t decode(const Conversation& c, size_t chunk, uint32_t wanted = 0);
+uint64_t decode_c(const Conversation& c, size_t chunk, uint32_t wanted = 0);
 uint64_t memchr_pass(const Conversation& c, size_t chunk);
 
 }  // namespace pop3bench

@@ -151,7 +151,20 @@ class Checker final : public EventHandler {
 
  private:
   void check(const Event& e) {
-    CHECK(static_cast<uint32_t>(e.kind) <= POP3D_EVENT_END);
+    CHECK(static_cast<uint32_t>(e.kind) < POP3D_EVENT_KIND_COUNT);
+    CHECK((e.kind == EventKind::transaction) == (e.transaction != nullptr));
+    if (const Transaction* t = e.transaction) {
+      // The command and its answer lie in what was fed of each direction.
+      CHECK(t->request_id == e.request_id && t->command == e.command);
+      CHECK(t->command_offset < streams_[0].bytes.size());
+      CHECK(t->response_offset <= streams_[1].bytes.size());
+      touch(t->argument);
+      touch(t->code);
+      touch(t->description);
+      touch(t->mechanism);
+      touch(t->authcid);
+      touch(t->authzid);
+    }
     CHECK(e.direction == Direction::client_to_server || e.direction == Direction::server_to_client);
     const Stream& s = streams_[static_cast<size_t>(e.direction)];
     const uint64_t fed = s.bytes.size();
@@ -191,6 +204,7 @@ class Checker final : public EventHandler {
       const Item& item = e.items[i];
       CHECK(item.parent >= -1 && item.parent < static_cast<int64_t>(i));
       CHECK(!field_name(item.field).empty());
+      CHECK(item.type == field_type(item.field));
       touch(item.text);
       if (item.flags & item_generated) continue;
       const FieldType type = field_type(item.field);
@@ -250,7 +264,8 @@ int c_callback(void* user, const pop3d_event* ev) {
                     it.offset,
                     it.length,
                     it.number,
-                    std::string_view(reinterpret_cast<const char*>(it.text), it.text_length)};
+                    std::string_view(reinterpret_cast<const char*>(it.text), it.text_length),
+                    static_cast<FieldType>(it.type)};
   }
   std::vector<Buffer> buffers(ev->buffer_count);
   for (size_t i = 0; i < ev->buffer_count; ++i) {
@@ -279,6 +294,37 @@ int c_callback(void* user, const pop3d_event* ev) {
   e.items = items;
   e.buffers = buffers;
   e.anomalies = hits;
+  e.flags = ev->flags;
+  Transaction t;
+  if (const pop3d_transaction* c = ev->transaction) {
+    auto text = [](const uint8_t* p, size_t n) {
+      return std::string_view(reinterpret_cast<const char*>(p), n);
+    };
+    CHECK(pop3d_indicator_name(c->indicator) != nullptr);
+    CHECK(pop3d_response_code_name(c->response_code) != nullptr);
+    CHECK(pop3d_auth_result_name(c->auth_result) != nullptr);
+    t.request_id = c->request_id;
+    t.command = static_cast<Command>(c->command);
+    t.flags = c->flags;
+    t.command_offset = c->command_offset;
+    t.response_offset = c->response_offset;
+    t.message = c->message;
+    t.lines = c->lines;
+    t.argument = text(c->argument, c->argument_length);
+    t.indicator = static_cast<Indicator>(c->indicator);
+    t.response_code = static_cast<ResponseCode>(c->response_code);
+    t.code = text(c->code, c->code_length);
+    t.description = text(c->description, c->description_length);
+    t.announced_octets = c->announced_octets;
+    t.data_octets = c->data_octets;
+    t.data_lines = c->data_lines;
+    t.auth_result = static_cast<AuthResult>(c->auth_result);
+    t.sasl_steps = c->sasl_steps;
+    t.mechanism = text(c->mechanism, c->mechanism_length);
+    t.authcid = text(c->authcid, c->authcid_length);
+    t.authzid = text(c->authzid, c->authzid_length);
+    e.transaction = &t;
+  }
   handler->on_event(e);
   return 0;
 }

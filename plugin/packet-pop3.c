@@ -278,6 +278,9 @@ feed_callback(void *user_data, const pop3d_event *ev)
     gboolean has_message = FALSE;
     size_t i;
 
+    if (ev->kind == POP3D_EVENT_TRANSACTION)
+        return 0; /* the tree shows commands and responses where they are on the wire */
+
     switch (ev->kind) {
     case POP3D_EVENT_COMMAND: {
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);

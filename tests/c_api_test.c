@@ -33,6 +33,7 @@ static int on_event(void* user_data, const pop3d_event* event) {
     const pop3d_item* item = &event->items[i];
     CHECK(item->field < POP3D_FIELD_COUNT);
     CHECK(item->parent < (int32_t)i);
+    CHECK(item->type == (uint32_t)pop3d_field_type_of(item->field));
     if (item->field == POP3D_FIELD_AUTH_USERNAME && text_is(item, "alice")) s->saw_user_field = 1;
     if (item->field == POP3D_FIELD_AUTH_PASSWORD && (item->flags & POP3D_ITEM_SECRET))
       s->saw_password_secret = 1;
@@ -87,6 +88,45 @@ static int on_sasl_event(void* user_data, const pop3d_event* event) {
     for (i = 0; i < event->item_count; ++i)
       if (event->items[i].field == POP3D_FIELD_AUTH_VERIFIED && event->items[i].number == 1)
         s->verified++;
+  }
+  return 0;
+}
+
+/* Transactions through the C ABI: a transaction-only consumer. */
+struct tx_seen {
+  int transactions, other_events, refused, unanswered, secret_lines;
+  unsigned long long retr_octets, retr_lines, retr_message;
+};
+
+static int on_transaction(void* user_data, const pop3d_event* event) {
+  struct tx_seen* s = (struct tx_seen*)user_data;
+  const pop3d_transaction* t = event->transaction;
+  if (event->flags & POP3D_EVENT_SECRET) s->secret_lines++;
+  if (event->kind != POP3D_EVENT_TRANSACTION) {
+    CHECK(t == NULL);
+    s->other_events++;
+    return 0;
+  }
+  CHECK(t != NULL);
+  if (t == NULL) return 1;
+  s->transactions++;
+  CHECK(t->request_id == event->request_id && t->command == event->command);
+  if (t->command == POP3D_CMD_RETR) {
+    CHECK(t->indicator == POP3D_INDICATOR_OK);
+    CHECK(t->flags & POP3D_TRANSACTION_MESSAGE);
+    CHECK(t->flags & POP3D_TRANSACTION_MULTILINE);
+    s->retr_message = t->message;
+    s->retr_octets = t->announced_octets;
+    s->retr_lines = t->data_lines;
+  }
+  if (t->command == POP3D_CMD_PASS && t->auth_result == POP3D_AUTH_REFUSED) {
+    CHECK(t->response_code == POP3D_RESPONSE_CODE_IN_USE);
+    CHECK(t->code_length == 6 && memcmp(t->code, "IN-USE", 6) == 0);
+    s->refused++;
+  }
+  if (t->flags & POP3D_TRANSACTION_UNANSWERED) {
+    CHECK(t->indicator == POP3D_INDICATOR_NONE);
+    s->unanswered++;
   }
   return 0;
 }
@@ -183,6 +223,76 @@ int main(void) {
   CHECK(strcmp(pop3d_state_name(POP3D_STATE_UPDATE), "UPDATE") == 0);
   CHECK(strcmp(pop3d_event_kind_name(POP3D_EVENT_DATA_END), "data_end") == 0);
   CHECK(strcmp(pop3d_version(), POP3D_VERSION_STRING) == 0);
+
+  /* Enums and their names. */
+  CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_SUCCESS), "success") == 0);
+  CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_FAILURE), "failure") == 0);
+  CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_REFUSED), "refused") == 0);
+  CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_CANCELLED), "cancelled") == 0);
+  CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_ABORTED), "aborted") == 0);
+  CHECK(pop3d_auth_result_name(POP3D_AUTH_RESULT_COUNT) == NULL);
+  CHECK(pop3d_auth_result_description(POP3D_AUTH_REFUSED) != NULL);
+  CHECK(strcmp(pop3d_indicator_name(POP3D_INDICATOR_OK), "+OK") == 0);
+  CHECK(strcmp(pop3d_indicator_name(POP3D_INDICATOR_ERR), "-ERR") == 0);
+  CHECK(strcmp(pop3d_response_code_name(POP3D_RESPONSE_CODE_LOGIN_DELAY), "LOGIN-DELAY") == 0);
+  CHECK(pop3d_response_code_name(POP3D_RESPONSE_CODE_COUNT) == NULL);
+  CHECK(strcmp(pop3d_event_kind_name(POP3D_EVENT_TRANSACTION), "transaction") == 0);
+  CHECK(pop3d_event_kind_name(POP3D_EVENT_KIND_COUNT) == NULL);
+  CHECK(pop3d_state_name(POP3D_STATE_COUNT) == NULL);
+  /* The command table. */
+  CHECK(pop3d_command_from_verb("stat", 4) == POP3D_CMD_STAT);
+  CHECK(pop3d_command_from_verb("XYZ", 3) == POP3D_CMD_UNKNOWN);
+  CHECK(pop3d_command_from_verb("", 0) == POP3D_CMD_NONE);
+  CHECK(pop3d_command_states(POP3D_CMD_RETR) == POP3D_STATES_TRANSACTION);
+  CHECK(pop3d_command_states(POP3D_CMD_USER) == POP3D_STATES_AUTHORIZATION);
+  CHECK(pop3d_command_states(POP3D_CMD_QUIT) == POP3D_STATES_ANY);
+  CHECK(strcmp(pop3d_command_capability(POP3D_CMD_TOP), "TOP") == 0);
+  CHECK(strcmp(pop3d_command_capability(POP3D_CMD_RETR), "") == 0);
+  CHECK(pop3d_command_multiline(POP3D_CMD_LIST, 0) == 1);
+  CHECK(pop3d_command_multiline(POP3D_CMD_LIST, 1) == 0);
+  CHECK(pop3d_command_multiline(POP3D_CMD_RETR, 1) == 1);
+  CHECK(pop3d_command_multiline(POP3D_CMD_DELE, 1) == 0);
+  for (i = 1; i < POP3D_CMD_UNKNOWN; ++i)
+    CHECK(pop3d_command_from_verb(pop3d_command_name(i), strlen(pop3d_command_name(i))) == i);
+
+  /* A consumer that wants transactions only: every other event is left unbuilt. */
+  {
+    struct tx_seen tx;
+    const char* greeting = "+OK ready\r\n";
+    const char* server =
+        "+OK\r\n-ERR [IN-USE] locked\r\n+OK\r\n+OK in\r\n"
+        "+OK 12 octets\r\nline one\r\n..two\r\n.\r\n";
+    const char* client = "USER bob\r\nPASS x\r\nUSER bob\r\nPASS y\r\nRETR 3\r\nNOOP\r\n";
+    memset(&tx, 0, sizeof tx);
+    pop3d_options_init(&options);
+    CHECK(options.wanted_events == POP3D_EVENTS_ALL);
+    options.wanted_events = POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
+    session = pop3d_session_new(&options);
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)greeting,
+                             strlen(greeting), on_transaction, &tx) == POP3D_OK);
+    CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)client,
+                             strlen(client), on_transaction, &tx) == POP3D_OK);
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)server,
+                             strlen(server), on_transaction, &tx) == POP3D_OK);
+    CHECK(pop3d_session_finish(session, on_transaction, &tx) == POP3D_OK);
+    CHECK(tx.other_events == 0);
+    CHECK(tx.transactions == 6);
+    CHECK(tx.refused == 1);
+    CHECK(tx.unanswered == 1); /* NOOP */
+    CHECK(tx.retr_message == 3 && tx.retr_octets == 12 && tx.retr_lines == 2);
+    pop3d_session_free(session);
+
+    /* All events: the PASS lines are flagged secret. */
+    memset(&tx, 0, sizeof tx);
+    session = pop3d_session_new(NULL);
+    CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)greeting,
+                             strlen(greeting), on_transaction, &tx) == POP3D_OK);
+    CHECK(pop3d_session_feed(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)client,
+                             strlen(client), on_transaction, &tx) == POP3D_OK);
+    CHECK(tx.secret_lines == 2);
+    CHECK(tx.other_events == 7); /* the greeting and six commands */
+    pop3d_session_free(session);
+  }
 
   /* Verification: RFC 1939's APOP example and RFC 2195's CRAM-MD5 example. */
   {

@@ -166,6 +166,32 @@ inline void dump_event(std::ostringstream& out, const pop3decode::Event& e) {
     }
     out << '\n';
   }
+  if (const Transaction* t = e.transaction) {
+    out << "  = @" << t->command_offset;
+    if (t->flags & transaction_unanswered) out << " unanswered";
+    if (t->flags & transaction_cut) out << " cut";
+    if (t->flags & transaction_message) out << " msg=" << t->message;
+    if (t->flags & transaction_lines) out << " lines=" << t->lines;
+    if (!t->argument.empty()) out << " arg=\"" << escape(t->argument) << '"';
+    if (t->indicator != Indicator::none)
+      out << " -> @" << t->response_offset << ' ' << indicator_name(t->indicator);
+    if (t->response_code != ResponseCode::none)
+      out << " [" << response_code_name(t->response_code) << " \"" << escape(t->code) << "\"]";
+    if (!t->description.empty()) out << " \"" << escape(t->description) << '"';
+    if (t->flags & transaction_octets) out << " octets=" << t->announced_octets;
+    if (t->flags & transaction_multiline) out << " data=" << t->data_lines << '/' << t->data_octets;
+    if (t->auth_result != AuthResult::none) {
+      out << " auth=" << auth_result_name(t->auth_result) << " mech=\"" << escape(t->mechanism)
+          << '"';
+      if (!t->authcid.empty()) out << " authcid=\"" << escape(t->authcid) << '"';
+      if (!t->authzid.empty()) out << " authzid=\"" << escape(t->authzid) << '"';
+      if (t->sasl_steps) out << " steps=" << t->sasl_steps;
+      if (t->flags & transaction_verified) out << " verified";
+      if (t->flags & transaction_mismatch) out << " mismatch";
+    }
+    out << '\n';
+  }
+  if (e.flags & event_secret) out << "  secret\n";
   for (const AnomalyHit& hit : e.anomalies)
     out << "  ! " << anomaly_name(hit.anomaly) << " @" << hit.offset << '+' << hit.length << '\n';
 }

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "pop3decode/parse.hpp"
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/sasl.hpp"
 #include "pop3decode/session.hpp"
@@ -14,6 +15,7 @@ struct pop3d_session {
   std::vector<pop3d_item> items;
   std::vector<pop3d_buffer> buffers;
   std::vector<pop3d_anomaly_hit> anomalies;
+  pop3d_transaction transaction{};
 };
 
 struct pop3d_url {
@@ -41,7 +43,8 @@ class CallbackHandler final : public pop3decode::EventHandler {
     for (const auto& item : e.items) {
       owner_.items.push_back(pop3d_item{static_cast<uint32_t>(item.field), item.parent, item.source,
                                         item.flags, item.offset, item.length, item.number,
-                                        bytes_of(item.text), item.text.size()});
+                                        bytes_of(item.text), item.text.size(),
+                                        static_cast<uint32_t>(item.type)});
     }
     owner_.buffers.clear();
     for (const auto& buffer : e.buffers) {
@@ -71,6 +74,38 @@ class CallbackHandler final : public pop3decode::EventHandler {
     event.buffer_count = owner_.buffers.size();
     event.anomalies = owner_.anomalies.data();
     event.anomaly_count = owner_.anomalies.size();
+    event.flags = e.flags;
+    if (e.transaction) {
+      const pop3decode::Transaction& t = *e.transaction;
+      pop3d_transaction& c = owner_.transaction;
+      c.request_id = t.request_id;
+      c.command = static_cast<uint32_t>(t.command);
+      c.flags = t.flags;
+      c.command_offset = t.command_offset;
+      c.response_offset = t.response_offset;
+      c.message = t.message;
+      c.lines = t.lines;
+      c.argument = bytes_of(t.argument);
+      c.argument_length = t.argument.size();
+      c.indicator = static_cast<uint32_t>(t.indicator);
+      c.response_code = static_cast<uint32_t>(t.response_code);
+      c.code = bytes_of(t.code);
+      c.code_length = t.code.size();
+      c.description = bytes_of(t.description);
+      c.description_length = t.description.size();
+      c.announced_octets = t.announced_octets;
+      c.data_octets = t.data_octets;
+      c.data_lines = t.data_lines;
+      c.auth_result = static_cast<uint32_t>(t.auth_result);
+      c.sasl_steps = t.sasl_steps;
+      c.mechanism = bytes_of(t.mechanism);
+      c.mechanism_length = t.mechanism.size();
+      c.authcid = bytes_of(t.authcid);
+      c.authcid_length = t.authcid.size();
+      c.authzid = bytes_of(t.authzid);
+      c.authzid_length = t.authzid.size();
+      event.transaction = &c;
+    }
     if (callback_(user_data_, &event) != 0) stopped_ = true;
   }
 
@@ -90,6 +125,7 @@ pop3decode::Options to_options(const pop3d_options* options) noexcept {
     result.max_pending = options->max_pending;
     result.mid_stream = options->mid_stream != 0;
     result.implicit_tls = options->implicit_tls != 0;
+    result.wanted_events = options->wanted_events;
   }
   return result;
 }
@@ -126,6 +162,7 @@ POP3D_EXPORT void pop3d_options_init(pop3d_options* options) noexcept {
   options->max_pending = defaults.max_pending;
   options->mid_stream = 0;
   options->implicit_tls = 0;
+  options->wanted_events = POP3D_EVENTS_ALL;
 }
 
 POP3D_EXPORT pop3d_session* pop3d_session_new(const pop3d_options* options) noexcept {
@@ -282,6 +319,45 @@ POP3D_EXPORT const char* pop3d_event_kind_name(uint32_t kind) noexcept {
 POP3D_EXPORT const char* pop3d_command_name(uint32_t command) noexcept {
   auto name = pop3decode::command_name(static_cast<pop3decode::Command>(command));
   return command <= POP3D_CMD_UNKNOWN ? name.data() : nullptr;
+}
+POP3D_EXPORT uint32_t pop3d_command_from_verb(const char* verb, size_t length) noexcept {
+  if (verb == nullptr) return POP3D_CMD_NONE;
+  return static_cast<uint32_t>(pop3decode::command_from_verb(std::string_view(verb, length)));
+}
+POP3D_EXPORT uint32_t pop3d_command_states(uint32_t command) noexcept {
+  const auto* info = pop3decode::command_info(static_cast<pop3decode::Command>(command));
+  return info ? info->states : (command == POP3D_CMD_UNKNOWN ? POP3D_STATES_ANY : 0u);
+}
+POP3D_EXPORT const char* pop3d_command_capability(uint32_t command) noexcept {
+  const auto* info = pop3decode::command_info(static_cast<pop3decode::Command>(command));
+  return info ? info->capability.data() : nullptr;
+}
+POP3D_EXPORT int pop3d_command_multiline(uint32_t command, size_t argument_count) noexcept {
+  return pop3decode::command_multiline(static_cast<pop3decode::Command>(command), argument_count)
+             ? 1
+             : 0;
+}
+POP3D_EXPORT const char* pop3d_indicator_name(uint32_t indicator) noexcept {
+  return indicator < POP3D_INDICATOR_COUNT
+             ? pop3decode::indicator_name(static_cast<pop3decode::Indicator>(indicator)).data()
+             : nullptr;
+}
+POP3D_EXPORT const char* pop3d_response_code_name(uint32_t response_code) noexcept {
+  return response_code < POP3D_RESPONSE_CODE_COUNT
+             ? pop3decode::response_code_name(static_cast<pop3decode::ResponseCode>(response_code))
+                   .data()
+             : nullptr;
+}
+POP3D_EXPORT const char* pop3d_auth_result_name(uint32_t auth_result) noexcept {
+  return auth_result < POP3D_AUTH_RESULT_COUNT
+             ? pop3decode::auth_result_name(static_cast<pop3decode::AuthResult>(auth_result)).data()
+             : nullptr;
+}
+POP3D_EXPORT const char* pop3d_auth_result_description(uint32_t auth_result) noexcept {
+  return auth_result < POP3D_AUTH_RESULT_COUNT
+             ? pop3decode::auth_result_description(static_cast<pop3decode::AuthResult>(auth_result))
+                   .data()
+             : nullptr;
 }
 POP3D_EXPORT const char* pop3d_state_name(uint32_t state) noexcept {
   auto name = pop3decode::state_name(static_cast<pop3decode::State>(state));

@@ -52,16 +52,15 @@ struct CommandSpec {
   Command command;
   uint8_t min_args;
   uint8_t max_args;  // 255: the rest of the line is one argument (USER, PASS, XTND)
+  pop3d_arg_kind args[2];
 };
 
-constexpr std::array<CommandSpec, 19> command_specs{{
-    {"USER", Command::user, 1, 255}, {"PASS", Command::pass, 1, 255}, {"APOP", Command::apop, 2, 2},
-    {"AUTH", Command::auth, 0, 2},   {"STAT", Command::stat, 0, 0},   {"LIST", Command::list, 0, 1},
-    {"RETR", Command::retr, 1, 1},   {"DELE", Command::dele, 1, 1},   {"NOOP", Command::noop, 0, 0},
-    {"RSET", Command::rset, 0, 0},   {"QUIT", Command::quit, 0, 0},   {"TOP", Command::top, 2, 2},
-    {"UIDL", Command::uidl, 0, 1},   {"CAPA", Command::capa, 0, 0},   {"STLS", Command::stls, 0, 0},
-    {"UTF8", Command::utf8, 0, 0},   {"LANG", Command::lang, 0, 1},   {"LAST", Command::last, 0, 0},
-    {"XTND", Command::xtnd, 1, 255},
+// The rows of POP3D_COMMAND_MAP, in pop3d_command order.
+constexpr std::array<CommandSpec, POP3D_CMD_UNKNOWN - 1> command_specs{{
+#define POP3D_X(id, verb, min, max, arg1, arg2, states, capa, multiline) \
+  {verb, Command(POP3D_CMD_##id), min, max, {POP3D_ARG_##arg1, POP3D_ARG_##arg2}},
+    POP3D_COMMAND_MAP(POP3D_X)
+#undef POP3D_X
 }};
 
 // command_specs[i] describes the Command numbered i + 1, and every verb has 3 or 4 letters
@@ -181,13 +180,17 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
   }
   result.verb = verb->text;
   result.command = command_from_verb(verb->text);
+  // A known verb is named in upper case whatever case was sent; an unknown one as sent.
+  const std::string_view verb_text =
+      result.command == Command::unknown ? verb->text : command_name(result.command);
   out.add(Field::REQUEST_COMMAND, request, 0, offset + verb->position, verb->text.size(),
-          verb->text);
+          verb_text);
   Word rest = words.rest();
   if (!rest.text.empty()) {
     result.parameter = rest.text;
+    // PASS's parameter is the password: every copy of it is flagged.
     out.add(Field::REQUEST_PARAMETER, request, 0, offset + rest.position, rest.text.size(),
-            rest.text);
+            rest.text, 0, result.command == Command::pass ? item_secret : 0);
   }
   if (result.command == Command::unknown) {
     out.anomaly(Anomaly::COMMAND_UNKNOWN, offset + verb->position, verb->text.size());
@@ -219,96 +222,77 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
     out.anomaly(Anomaly::COMMAND_ARG_COUNT, offset, line.size());
   }
 
+  // Each argument is read by the kind the command table gives its position.
   auto message_number = [&](const Word& w) {
     auto n = parse_decimal(w.text);
-    if (!n || *n == 0) {
+    if (!n) {
       out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(w), w.text.size());
+      return;
+    }
+    if (*n == 0) {
+      // RFC 1939 section 5: message numbers start at 1.
+      out.anomaly(Anomaly::COMMAND_ARG_RANGE, arg_offset(w), w.text.size());
       return;
     }
     result.message = *n;
     result.has_message = true;
     out.add_number(Field::MSG_NUMBER, request, 0, arg_offset(w), w.text.size(), *n);
   };
-
-  switch (result.command) {
-    case Command::user:
-      if (count >= 1) {
-        result.name = args[0].text;
-        result.name_offset = arg_offset(args[0]);
-        out.add(Field::AUTH_USERNAME, request, 0, arg_offset(args[0]), args[0].text.size(),
-                args[0].text);
+  const bool apop = result.command == Command::apop;
+  for (size_t i = 0; i < 2 && i < count; ++i) {
+    const Word& w = args[i];
+    const uint64_t at = arg_offset(w);
+    switch (spec->args[i]) {
+      case POP3D_ARG_NAME:
+        result.name = w.text;
+        result.name_offset = at;
+        if (apop) out.add(Field::APOP_NAME, request, 0, at, w.text.size(), w.text);
+        out.add(Field::AUTH_USERNAME, request, 0, at, w.text.size(), w.text);
+        break;
+      case POP3D_ARG_SECRET:
+        result.password = w.text;
+        result.password_offset = at;
+        out.add(Field::AUTH_PASSWORD, request, 0, at, w.text.size(), w.text, 0, item_secret);
+        break;
+      case POP3D_ARG_DIGEST: {
+        result.digest = w.text;
+        result.digest_offset = at;
+        out.add(Field::APOP_DIGEST, request, 0, at, w.text.size(), w.text);
+        out.add(Field::AUTH_SECRET, request, 0, at, w.text.size(), w.text, 0, item_secret);
+        bool hex = w.text.size() == 32;
+        for (char c : w.text) hex = hex && is_hex(c);
+        if (!hex) out.anomaly(Anomaly::APOP_DIGEST_INVALID, at, w.text.size());
+        break;
       }
-      break;
-    case Command::pass:
-      if (count >= 1) {
-        result.password = args[0].text;
-        result.password_offset = arg_offset(args[0]);
-        out.add(Field::AUTH_PASSWORD, request, 0, arg_offset(args[0]), args[0].text.size(),
-                args[0].text, 0, item_secret);
-      }
-      break;
-    case Command::apop:
-      if (count >= 1) {
-        result.name = args[0].text;
-        result.name_offset = arg_offset(args[0]);
-        out.add(Field::APOP_NAME, request, 0, arg_offset(args[0]), args[0].text.size(),
-                args[0].text);
-        out.add(Field::AUTH_USERNAME, request, 0, arg_offset(args[0]), args[0].text.size(),
-                args[0].text);
-      }
-      if (count >= 2) {
-        const Word& d = args[1];
-        result.digest = d.text;
-        result.digest_offset = arg_offset(d);
-        out.add(Field::APOP_DIGEST, request, 0, arg_offset(d), d.text.size(), d.text);
-        out.add(Field::AUTH_SECRET, request, 0, arg_offset(d), d.text.size(), d.text, 0,
-                item_secret);
-        bool hex = d.text.size() == 32;
-        for (char c : d.text) hex = hex && is_hex(c);
-        if (!hex) out.anomaly(Anomaly::APOP_DIGEST_INVALID, arg_offset(d), d.text.size());
-      }
-      break;
-    case Command::auth:
-      if (count >= 1) {
-        result.mechanism = args[0].text;
-        result.mechanism_offset = arg_offset(args[0]);
-        out.add(Field::SASL_MECHANISM, request, 0, arg_offset(args[0]), args[0].text.size(),
-                args[0].text);
-      }
-      if (count >= 2) {
-        result.initial_response = args[1].text;
-        result.initial_response_offset = arg_offset(args[1]);
+      case POP3D_ARG_MECHANISM:
+        result.mechanism = w.text;
+        result.mechanism_offset = at;
+        out.add(Field::SASL_MECHANISM, request, 0, at, w.text.size(), w.text);
+        break;
+      case POP3D_ARG_INITIAL_RESPONSE:
+        result.initial_response = w.text;
+        result.initial_response_offset = at;
         result.has_initial_response = true;
-      }
-      break;
-    case Command::list:
-    case Command::uidl:
-    case Command::retr:
-    case Command::dele:
-      if (count >= 1) message_number(args[0]);
-      break;
-    case Command::top:
-      if (count >= 1) message_number(args[0]);
-      if (count >= 2) {
-        auto n = parse_decimal(args[1].text);
-        if (!n) {
-          out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(args[1]), args[1].text.size());
-        } else {
+        break;
+      case POP3D_ARG_MESSAGE: message_number(w); break;
+      case POP3D_ARG_LINES:
+        if (auto n = parse_decimal(w.text)) {
           result.lines = *n;
-          out.add_number(Field::REQUEST_LINES, request, 0, arg_offset(args[1]), args[1].text.size(),
-                         *n);
+          result.has_lines = true;
+          out.add_number(Field::REQUEST_LINES, request, 0, at, w.text.size(), *n);
+        } else {
+          out.anomaly(Anomaly::COMMAND_ARG_INVALID, at, w.text.size());
         }
-      }
-      break;
-    case Command::lang:
-      if (count >= 1) {
-        const Word& tag = args[0];
-        out.add(Field::REQUEST_LANG, request, 0, arg_offset(tag), tag.text.size(), tag.text);
-        if (tag.text != "*" && !is_language_tag(tag.text))
-          out.anomaly(Anomaly::COMMAND_ARG_INVALID, arg_offset(tag), tag.text.size());
-      }
-      break;
-    default: break;
+        break;
+      case POP3D_ARG_LANGUAGE:
+        result.language = w.text;
+        out.add(Field::REQUEST_LANG, request, 0, at, w.text.size(), w.text);
+        if (w.text != "*" && !is_language_tag(w.text))
+          out.anomaly(Anomaly::COMMAND_ARG_INVALID, at, w.text.size());
+        break;
+      case POP3D_ARG_TEXT: result.text = w.text; break;
+      case POP3D_ARG_NONE: break;
+    }
   }
   return result;
 }
@@ -327,16 +311,14 @@ namespace {
 
 struct KnownCode {
   std::string_view code;
+  ResponseCode kind;
   Anomaly notice;
 };
-constexpr std::array<KnownCode, 6> known_codes{{
-    {"IN-USE", Anomaly::RESPONSE_CODE_IN_USE},
-    {"LOGIN-DELAY", Anomaly::RESPONSE_CODE_LOGIN_DELAY},
-    {"SYS/TEMP", Anomaly::RESPONSE_CODE_SYS_TEMP},
-    {"SYS/PERM", Anomaly::RESPONSE_CODE_SYS_PERM},
-    {"AUTH", Anomaly::RESPONSE_CODE_AUTH},
-    {"UTF8", Anomaly::RESPONSE_CODE_UTF8},
-}};
+constexpr KnownCode known_codes[] = {
+#define POP3D_X(id, code, anomaly) {code, ResponseCode(POP3D_RESPONSE_CODE_##id), Anomaly::anomaly},
+    POP3D_RESPONSE_CODE_MAP(POP3D_X)
+#undef POP3D_X
+};
 
 // RFC 2449 section 8: rchar is any printable but "/" and "]".
 bool is_rchar(char c) noexcept {
@@ -346,8 +328,8 @@ bool is_rchar(char c) noexcept {
 
 }  // namespace
 
-void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out,
-                         int32_t parent) {
+ResponseCode parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out,
+                                 int32_t parent) {
   // Codes such as "LOGIN-DELAY 300" are not in RFC 2449, but servers add arguments after a
   // space; keep them apart from the hierarchy.
   std::string_view levels = code;
@@ -371,16 +353,17 @@ void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& o
   }
   if (malformed) {
     out.anomaly(Anomaly::RESPONSE_CODE_MALFORMED, offset, code.size());
-    return;
+    return ResponseCode::other;
   }
   for (const auto& known : known_codes) {
     if (iequals(known.code, levels)) {
       out.anomaly(known.notice, offset, code.size());
-      return;
+      return known.kind;
     }
   }
   // A known top level with an unknown sub-level (e.g. SYS/OTHER) is still unknown as a whole.
   out.anomaly(Anomaly::RESPONSE_CODE_UNKNOWN, offset, code.size());
+  return ResponseCode::other;
 }
 
 ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& out,
@@ -414,7 +397,8 @@ ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& 
   result.indicator = indicator;
   if (indicator != "+OK" && indicator != "-ERR") result.nonstandard = true;
   if (word.size() != indicator.size()) result.nonstandard = true;
-  out.add(Field::RESPONSE_INDICATOR, response, 0, offset, indicator.size(), indicator);
+  out.add(Field::RESPONSE_INDICATOR, response, 0, offset, indicator.size(), indicator,
+          result.ok ? POP3D_INDICATOR_OK : POP3D_INDICATOR_ERR);
   if (result.nonstandard) out.anomaly(Anomaly::STATUS_NONSTANDARD, offset, word.size());
 
   size_t pos = indicator.size();
@@ -422,12 +406,13 @@ ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& 
   if (pos < line.size() && line[pos] == '[') {
     size_t close = line.find(']', pos + 1);
     if (close == std::string_view::npos) {
+      result.response_code = ResponseCode::other;
       out.anomaly(Anomaly::RESPONSE_CODE_MALFORMED, offset + pos, line.size() - pos);
     } else {
       result.code = line.substr(pos + 1, close - pos - 1);
       int32_t code_item = out.add(Field::RESPONSE_CODE, response, 0, offset + pos + 1,
                                   result.code.size(), result.code);
-      parse_response_code(result.code, offset + pos + 1, out, code_item);
+      result.response_code = parse_response_code(result.code, offset + pos + 1, out, code_item);
       pos = close + 1;
       while (pos < line.size() && line[pos] == ' ') ++pos;
     }
@@ -608,7 +593,7 @@ enum class CapaKind : uint8_t {
   login_delay,     // seconds [USER]
   expire,          // days|NEVER [USER]
   implementation,  // free text
-  optional_user,   // [USER]
+  utf8,            // [USER]: RFC 6856 section 2, UTF-8 accepted in USER and PASS
 };
 
 struct CapaSpec {
@@ -618,7 +603,7 @@ struct CapaSpec {
 
 // RFC 2449 section 6, RFC 2595 (STLS), RFC 3206 (AUTH-RESP-CODE), RFC 6856 (UTF8, LANG):
 // the IANA POP3 extension registry.
-constexpr std::array<CapaSpec, 13> capa_specs{{
+constexpr std::array<CapaSpec, 14> capa_specs{{
     {"TOP", CapaKind::flag},
     {"USER", CapaKind::flag},
     {"SASL", CapaKind::sasl},
@@ -630,8 +615,10 @@ constexpr std::array<CapaSpec, 13> capa_specs{{
     {"IMPLEMENTATION", CapaKind::implementation},
     {"STLS", CapaKind::flag},
     {"AUTH-RESP-CODE", CapaKind::flag},
-    {"UTF8", CapaKind::optional_user},
+    {"UTF8", CapaKind::utf8},
     {"LANG", CapaKind::flag},
+    // Not registered, but servers (Dovecot) list the CAPA command in its own answer.
+    {"CAPA", CapaKind::flag},
 }};
 
 }  // namespace
@@ -738,7 +725,14 @@ ParsedCapability parse_capability(std::string_view line, uint64_t offset, EventB
       out.add(Field::CAPA_IMPLEMENTATION, capa, 0, at(text), text.text.size(), text.text);
       break;
     }
-    case CapaKind::optional_user: user_qualifier(0); break;
+    case CapaKind::utf8:
+      if (count == 0) break;
+      if (count == 1 && iequals(args[0].text, "USER")) {
+        out.add_number(Field::CAPA_UTF8_USER, capa, 0, at(args[0]), args[0].text.size(), 1);
+      } else {
+        out.anomaly(Anomaly::CAPA_MALFORMED, offset, line.size());
+      }
+      break;
   }
   return result;
 }

@@ -31,23 +31,6 @@ bool contains_upper(const std::vector<std::string>& list, std::string_view name)
                      [&](const std::string& entry) { return iequals(entry, name); });
 }
 
-// RFC 1939 section 5: the commands of the TRANSACTION state only.
-constexpr bool transaction_only(Command c) noexcept {
-  switch (c) {
-    case Command::stat:
-    case Command::list:
-    case Command::retr:
-    case Command::dele:
-    case Command::noop:
-    case Command::rset:
-    case Command::top:
-    case Command::uidl:
-    case Command::last:
-    case Command::xtnd: return true;
-    default: return false;
-  }
-}
-
 const Item* find_item(std::span<const Item> items, Field field) noexcept {
   for (const Item& item : items)
     if (item.field == field) return &item;
@@ -70,6 +53,8 @@ bool Capabilities::has_mechanism(std::string_view mechanism) const noexcept {
 }
 
 Session::Session(Options options) : options_(options) {
+  wanted_ = options_.wanted_events == 0 ? all_events : options_.wanted_events;
+  wanted_data_line_ = wanted(EventKind::data_line);
   options_.max_line = std::max<size_t>(options_.max_line, 64);
   options_.max_pending = std::max<size_t>(options_.max_pending, 1);
   tls_ = options_.implicit_tls;
@@ -152,7 +137,7 @@ bool Session::advertised(std::string_view capability) const noexcept {
 void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
   while (!bytes.empty()) {
-    if (gave_up_ || ds.mode == Mode::skip) {
+    if (gave_up_) {
       // Not POP3: the bytes are accounted for, but make no items (no flood in a tree).
       emit_bytes_event(EventKind::skipped, d, ds.offset, bytes, h, false);
       ds.offset += bytes.size();
@@ -176,6 +161,10 @@ void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
 
 void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
                                EventHandler& h, bool with_item) {
+  if (!wanted(kind)) {
+    builder_.clear();
+    return;
+  }
   Event ev;
   ev.kind = kind;
   ev.direction = d;
@@ -198,7 +187,7 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
   size_t pos = 0;
   while (pos < bytes.size()) {
     // A mode change inside this chunk (STLS answered, decoding given up) sends the rest on.
-    if (gave_up_ || ds.mode == Mode::skip || ds.tls_check || ds.mode == Mode::tls) {
+    if (gave_up_ || ds.tls_check || ds.mode == Mode::tls) {
       feed(d, bytes.substr(pos), h);
       return;
     }
@@ -227,8 +216,9 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
       ds.seen_line = true;
       ++data_lines_;
       data_octets_ += line.raw.size();
-      emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
-           data_command_, line.raw);
+      if (wanted_data_line_)
+        emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
+             data_command_, line.raw);
       continue;
     }
 
@@ -322,8 +312,14 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   ev.direction = d;
   ev.offset = ds.offset;
   ev.length = length;
+  // A gap inside multi-line data cuts that command's answer: it names the command.
+  if (d == Direction::server_to_client && server_mode_ == ServerMode::data) {
+    ev.request_id = data_request_id_;
+    ev.command = data_command_;
+    if (open_.active) open_.t.flags |= transaction_cut;
+  }
   ev.anomalies = builder_.anomalies();
-  h.on_event(ev);
+  if (wanted(EventKind::skipped)) h.on_event(ev);
   builder_.clear();
   ds.partial.clear();
   ds.piece = 0;
@@ -335,6 +331,10 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
                    uint64_t request_id, Command command, std::string_view data) {
   // The item first: with it between the Event's initialisation and its use, the compiler no
   // longer drops the default initialisation it overwrites (every line paid for it).
+  if (!wanted(kind)) {
+    builder_.clear();
+    return;
+  }
   if (kind == EventKind::unparsed)
     builder_.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
   Event ev;
@@ -347,6 +347,7 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
   ev.request_id = request_id;
   ev.command = command;
   ev.piece = line.piece;
+  ev.flags = builder_.has_secret() ? event_secret : 0;
   ev.items = builder_.items();
   ev.buffers = builder_.buffers();
   ev.anomalies = builder_.anomalies();
@@ -356,6 +357,10 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
 
 void Session::emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
                              uint64_t request_id, Command command) {
+  if (!wanted(kind)) {
+    builder_.clear();
+    return;
+  }
   Event ev;
   ev.kind = kind;
   ev.direction = d;
@@ -463,34 +468,22 @@ void Session::command_line(const Line& line, EventHandler& h) {
   // The state the command will meet, assuming the logins already sent succeed (pipelining).
   State effective = state_;
   if (effective == State::authorization && pending_logins_ > 0) effective = State::transaction;
-  bool allowed = true;
-  switch (cmd.command) {
-    case Command::user:
-    case Command::apop:
-    case Command::auth:
-    case Command::stls:
-    case Command::utf8: allowed = effective == State::authorization; break;
-    case Command::pass: allowed = effective == State::authorization && user_named_; break;
-    default: allowed = !transaction_only(cmd.command) || effective == State::transaction; break;
-  }
+  const CommandInfo* info = command_info(cmd.command);
+  const uint32_t effective_bit = effective == State::authorization ? POP3D_STATES_AUTHORIZATION
+                                 : effective == State::transaction ? POP3D_STATES_TRANSACTION
+                                                                   : 0;
+  bool allowed = !info || (info->states & effective_bit) != 0;
+  if (cmd.command == Command::pass) allowed = allowed && user_named_;
   // RFC 1939 section 5: message numbers run from 1 to the count STAT gave.
   if (cmd.has_message && maildrop_messages_ && cmd.message > *maildrop_messages_) {
     const Item* number = find_item(builder_.items(), Field::MSG_NUMBER);
-    builder_.anomaly(Anomaly::COMMAND_ARG_INVALID, number ? number->offset : line.offset,
+    builder_.anomaly(Anomaly::COMMAND_ARG_RANGE, number ? number->offset : line.offset,
                      number ? number->length : line.raw.size());
   }
   if (!allowed && !quit_sent_ && !state_unknown_)
     builder_.anomaly(Anomaly::COMMAND_WRONG_STATE, line.offset, line.raw.size());
 
-  std::string_view needs;
-  switch (cmd.command) {
-    case Command::top: needs = "TOP"; break;
-    case Command::uidl: needs = "UIDL"; break;
-    case Command::stls: needs = "STLS"; break;
-    case Command::utf8: needs = "UTF8"; break;
-    case Command::lang: needs = "LANG"; break;
-    default: break;
-  }
+  std::string_view needs = info ? info->capability : std::string_view{};
   // A command sent before the previous one was answered is pipelined (RFC 2449 section 6.6).
   if (!pending_.empty() && needs.empty()) needs = "PIPELINING";
   if (!needs.empty() && !advertised(needs))
@@ -530,6 +523,7 @@ void Session::command_line(const Line& line, EventHandler& h) {
     case Command::auth:
       if (!cmd.mechanism.empty()) {
         sasl_login = true;
+        argument = cmd.mechanism;
         ++pending_logins_;
         exchange_.emplace(cmd.mechanism);
         exchange_mechanism_ = upper(cmd.mechanism);
@@ -544,9 +538,6 @@ void Session::command_line(const Line& line, EventHandler& h) {
         if (exchange_->mechanism() == sasl::Mechanism::unknown)
           builder_.anomaly(Anomaly::SASL_UNKNOWN_MECHANISM, cmd.mechanism_offset,
                            cmd.mechanism.size());
-        if (!tls_ && (exchange_->mechanism() == sasl::Mechanism::plain ||
-                      exchange_->mechanism() == sasl::Mechanism::login))
-          builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, line.offset, line.raw.size());
         if (cmd.has_initial_response) {
           builder_.add(Field::SASL_INITIAL_RESPONSE, request, 0, cmd.initial_response_offset,
                        cmd.initial_response.size(), cmd.initial_response);
@@ -558,6 +549,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
       }
       break;
     case Command::quit: quit_sent_ = true; break;
+    case Command::lang: argument = cmd.language; break;
+    case Command::xtnd: argument = cmd.text; break;
     default: break;
   }
 
@@ -580,6 +573,10 @@ void Session::command_line(const Line& line, EventHandler& h) {
     if (command == Command::unknown) make_upper(pending.argument);
     pending.digest.assign(digest);
     pending.offset = line.offset;
+    pending.message = cmd.message;
+    pending.lines = cmd.lines;
+    pending.flags =
+        (cmd.has_message ? transaction_message : 0u) | (cmd.has_lines ? transaction_lines : 0u);
     pending.unqueued_before = unqueued_commands_;
     unqueued_commands_ = 0;
   }
@@ -611,6 +608,7 @@ void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset
     builder_.anomaly(Anomaly::SASL_BAD_BASE64, text_offset, text.size());
     return;
   }
+  const size_t items_before = builder_.items().size();
   const size_t decoded_size = decoded->size();
   const uint32_t source = builder_.add_buffer(std::move(*decoded), text_offset, text.size());
   builder_.add(Field::SASL_DECODED, step, source, 0, decoded_size, builder_.buffer(source));
@@ -619,6 +617,13 @@ void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset
     exchange_->client_step(builder_.buffer(source), ctx);
   } else {
     exchange_->server_step(builder_.buffer(source), ctx);
+  }
+  // The step that carries a password in clear (PLAIN's response, LOGIN's password line) is
+  // where the cleartext password is reported.
+  if (client && !tls_) {
+    const auto items = builder_.items().subspan(items_before);
+    if (find_item(items, Field::AUTH_PASSWORD))
+      builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, text_offset, text.size());
   }
 }
 
@@ -723,150 +728,39 @@ void Session::status_line(const Line& line, EventHandler& h) {
     return;
   }
 
-  static const Pending no_request;
-  const Pending* answered = &no_request;
-  bool matched = false;
-  uint64_t* unqueued = pending_.empty() ? &unqueued_commands_ : &pending_.front().unqueued_before;
-  if (*unqueued > 0) {
-    // Answers a command that overflowed the queue (reported once, at the overflow).
-    --*unqueued;
-    resynchronising_ = true;
-  } else if (!pending_.empty()) {
-    answered = &pending_.pop_front();  // nothing below queues a command
-    matched = true;
-  } else if (!resynchronising_) {
-    builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
+  Answer answer;
+  answer.status = status;
+  answer.response = response;
+  answer.matched = match_response(line, answer);
+  const Command command = answer.pending.command;
+  const uint64_t id = answer.pending.id;
+  if (answer.matched) {
+    open_transaction(answer.pending);
+    open_.t.response_offset = line.offset;
+    open_.t.indicator = status.ok ? Indicator::ok : Indicator::err;
+    open_.t.response_code = status.response_code;
+    open_.code.assign(status.code);
+    open_.description.assign(status.description);
   }
-  if (matched) resynchronising_ = false;
-  if (pending_.empty() && unqueued_commands_ == 0) queue_overflowed_ = false;
-  const Pending& pending = *answered;
-  const Command command = pending.command;
-  const uint64_t id = pending.id;
-  const bool ok = status.ok;
-  // The command's name; an unknown one as sent; none for an empty command line.
-  if (matched && command == Command::unknown) {
-    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, builder_.own(pending.argument));
-  } else if (matched && command != Command::none) {
-    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
-  }
+  response_items(answer);
+  if (answer.multiline && open_.active) open_.t.flags |= transaction_multiline;
 
-  if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
-    pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
-
-  bool multiline = false;
-  if (ok) {
-    switch (command) {
-      case Command::retr:
-      case Command::top:
-      case Command::capa: multiline = true; break;
-      case Command::list:
-      case Command::uidl:
-      case Command::lang: multiline = !pending.has_argument; break;
-      case Command::auth:
-        multiline = !pending.sasl;  // bare AUTH: the mechanism list (RFC 1734 usage)
-        break;
-      default: break;
-    }
-  }
-  if (multiline) builder_.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
-  if (ok && !multiline) {
-    switch (command) {
-      case Command::stat:
-        if (parse_stat(status.description, status.description_offset, builder_, response)) {
-          // STAT leaves out deleted messages, whose numbers stay valid: keep the largest.
-          if (const Item* count = find_item(builder_.items(), Field::STAT_MESSAGES))
-            maildrop_messages_ = std::max(maildrop_messages_.value_or(0), count->number);
-        }
-        break;
-      case Command::list:
-        parse_scan_listing(status.description, status.description_offset, builder_, response);
-        break;
-      case Command::uidl:
-        parse_uidl_listing(status.description, status.description_offset, builder_, response);
-        break;
-      default: break;
-    }
-  }
-  if (ok && (command == Command::retr || command == Command::top)) {
-    if (auto octets = parse_octets(status.description)) {
-      size_t digits = status.description.find(' ');
-      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset, digits,
-                          *octets);
-    }
-  }
-
-  // Outcomes and state.
-  bool state_change = false;
-  bool auth_done = false;
+  // Outcomes and state: one small handler per command that changes the session.
   switch (command) {
-    case Command::user:
-      if (ok) pending_user_ = pending.argument;
-      if (!ok) user_named_ = false;
-      break;
+    case Command::user: on_user(answer); break;
     case Command::pass:
-    case Command::apop: {
-      const bool apop = command == Command::apop;
-      std::string name = apop ? pending.argument : pending_user_;
-      if (!ok) builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
-      std::optional<bool> verified;
-      const std::string* known = password_for(name);
-      if (known && (!apop || !greeting_timestamp_.empty())) {
-        verified = apop ? sasl::verify_apop(greeting_timestamp_, *known, pending.digest)
-                        : std::optional<bool>(*known == pending.argument);
-        if (verified && !*verified)
-          builder_.anomaly(Anomaly::PASSWORD_MISMATCH, line.offset, line.raw.size());
-      }
-      emit(EventKind::status, Direction::server_to_client, line, h, id, command);
-      auth_result(apop ? "APOP" : "USER/PASS", name, apop ? std::string_view{} : pending.argument,
-                  apop ? std::string_view(pending.digest) : std::string_view{}, {},
-                  ok ? "success" : "failure", verified, 0, line.offset, id, command, h);
-      auth_done = true;
-      if (ok) {
-        state_ = State::transaction;
-        user_ = name;
-        state_change = true;
-      }
-      user_named_ = false;
-      break;
-    }
+    case Command::apop: on_login(line, answer, h); break;
     case Command::auth:
-      if (pending.sasl) {
-        const char* result = ok ? "success" : exchange_cancelled_ ? "cancelled" : "failure";
-        if (!ok && !exchange_cancelled_)
-          builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
-        emit(EventKind::status, Direction::server_to_client, line, h, id, command);
-        end_exchange(result, &line, h, id);
-        auth_done = true;
-        state_change = ok;
-      }
+      if (answer.pending.sasl) on_sasl_end(line, answer, h);
       break;
-    case Command::quit:
-      if (ok && state_ == State::transaction) {
-        state_ = State::update;
-        state_change = true;
-      }
-      break;
-    case Command::stls:
-      if (ok && !tls_) {
-        tls_ = true;
-        state_change = true;
-        dir(Direction::client_to_server).tls_check = true;
-        dir(Direction::server_to_client).tls_check = true;
-      } else if (!ok) {
-        builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
-      }
-      break;
-
-    case Command::utf8:
-      if (ok && !utf8_) {
-        utf8_ = true;
-        state_change = true;
-      }
-      break;
+    case Command::quit: on_quit(answer); break;
+    case Command::stls: on_stls(line, answer); break;
+    case Command::utf8: on_utf8(answer); break;
+    case Command::stat: on_stat(answer); break;
     default: break;
   }
 
-  if (multiline) {
+  if (answer.multiline) {
     server_mode_ = ServerMode::data;
     data_request_id_ = id;
     data_command_ = command;
@@ -875,17 +769,236 @@ void Session::status_line(const Line& line, EventHandler& h) {
     if (command == Command::capa) collecting_ = Capabilities{};
   }
   // After a mid-stream start, a transaction command that succeeds tells the state.
-  if (ok && state_unknown_ && state_ == State::authorization && transaction_only(command)) {
+  const CommandInfo* info = command_info(command);
+  if (status.ok && state_unknown_ && state_ == State::authorization && info &&
+      info->states == POP3D_STATES_TRANSACTION) {
     state_ = State::transaction;
-    state_change = true;
+    answer.state_change = true;
   }
-  if (matched && state_change) state_unknown_ = false;
-  if (!auth_done) emit(EventKind::status, Direction::server_to_client, line, h, id, command);
-  if (state_change) state_changed(line.offset, id, h);
+  if (answer.matched && answer.state_change) state_unknown_ = false;
+  // The documented order: STATUS, AUTH_RESULT, STATE, TRANSACTION (on_login and on_sasl_end
+  // emitted the first two).
+  if (!answer.login) emit(EventKind::status, Direction::server_to_client, line, h, id, command);
+  if (answer.state_change) state_changed(line.offset, id, h);
+  if (answer.matched && !answer.multiline) emit_transaction(h);
+}
+
+// Pairs a status line with the command it answers (RFC 2449 section 6.6: in order).
+bool Session::match_response(const Line& line, Answer& answer) {
+  bool matched = false;
+  uint64_t* unqueued = pending_.empty() ? &unqueued_commands_ : &pending_.front().unqueued_before;
+  if (*unqueued > 0) {
+    // Answers a command that overflowed the queue (reported once, at the overflow).
+    --*unqueued;
+    resynchronising_ = true;
+  } else if (!pending_.empty()) {
+    answer.pending = pending_.pop_front();  // nothing below queues a command
+    matched = true;
+  } else if (!resynchronising_) {
+    builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
+  }
+  if (matched) resynchronising_ = false;
+  if (pending_.empty() && unqueued_commands_ == 0) queue_overflowed_ = false;
+  if (!matched) answer.pending = Pending{};
+  return matched;
+}
+
+// The items every answer gets: the command answered, whether data follows, and the typed
+// values of single-line answers.
+void Session::response_items(Answer& answer) {
+  const Pending& pending = answer.pending;
+  const Command command = pending.command;
+  const ParsedStatus& status = answer.status;
+  const int32_t response = answer.response;
+  // The command's name; an unknown one as sent; none for an empty command line.
+  if (answer.matched && command == Command::unknown) {
+    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, builder_.own(pending.argument));
+  } else if (answer.matched && command != Command::none) {
+    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
+  }
+  if (command == Command::pass || command == Command::apop || pending.sasl)
+    pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
+
+  answer.multiline = status.ok && command_multiline(command, pending.has_argument ? 1 : 0);
+  if (answer.multiline) {
+    builder_.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
+  } else if (status.ok && command == Command::list) {
+    parse_scan_listing(status.description, status.description_offset, builder_, response);
+  } else if (status.ok && command == Command::uidl) {
+    parse_uidl_listing(status.description, status.description_offset, builder_, response);
+  }
+  if (status.ok && (command == Command::retr || command == Command::top)) {
+    if (auto octets = parse_octets(status.description)) {
+      size_t digits = status.description.find(' ');
+      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset, digits,
+                          *octets);
+      if (open_.active) {
+        open_.t.announced_octets = *octets;
+        open_.t.flags |= transaction_octets;
+      }
+    }
+  }
+}
+
+void Session::on_user(const Answer& answer) {
+  if (answer.status.ok) {
+    pending_user_ = answer.pending.argument;
+  } else {
+    user_named_ = false;
+  }
+}
+
+void Session::on_stat(const Answer& answer) {
+  if (!answer.status.ok) return;
+  const ParsedStatus& status = answer.status;
+  if (!parse_stat(status.description, status.description_offset, builder_, answer.response)) return;
+  // STAT leaves out deleted messages, whose numbers stay valid: keep the largest.
+  if (const Item* count = find_item(builder_.items(), Field::STAT_MESSAGES))
+    maildrop_messages_ = std::max(maildrop_messages_.value_or(0), count->number);
+  if (const Item* octets = find_item(builder_.items(), Field::STAT_OCTETS)) {
+    if (open_.active) {
+      open_.t.announced_octets = octets->number;
+      open_.t.flags |= transaction_octets;
+    }
+  }
+}
+
+// How a login ended, from its status line (RFC 2449 section 8, RFC 3206): the credentials
+// were rejected ([AUTH] or no code), or the server named another reason. Raises the one
+// anomaly the outcome deserves.
+AuthResult Session::login_result(const Answer& answer, const Line& line) {
+  if (answer.status.ok) return AuthResult::success;
+  if (answer.pending.sasl && exchange_cancelled_) return AuthResult::cancelled;
+  const ResponseCode code = answer.status.response_code;
+  if (code == ResponseCode::none || code == ResponseCode::auth) {
+    // auth_failed says it all: the [AUTH] note would repeat it.
+    builder_.remove_anomaly(Anomaly::RESPONSE_CODE_AUTH);
+    builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
+    return AuthResult::failure;
+  }
+  // Refused for a reason the response code names; its anomaly is the one raised.
+  return AuthResult::refused;
+}
+
+void Session::on_login(const Line& line, Answer& answer, EventHandler& h) {
+  const Pending& pending = answer.pending;
+  const bool apop = pending.command == Command::apop;
+  const uint64_t id = pending.id;
+  std::string name = apop ? pending.argument : pending_user_;
+  const AuthResult result = login_result(answer, line);
+  std::optional<bool> verified;
+  const std::string* known = password_for(name);
+  if (known && (!apop || !greeting_timestamp_.empty())) {
+    verified = apop ? sasl::verify_apop(greeting_timestamp_, *known, pending.digest)
+                    : std::optional<bool>(*known == pending.argument);
+    if (verified && !*verified)
+      builder_.anomaly(Anomaly::PASSWORD_MISMATCH, line.offset, line.raw.size());
+  }
+  emit(EventKind::status, Direction::server_to_client, line, h, id, pending.command);
+  auth_result(apop ? "APOP" : "USER/PASS", name, apop ? std::string_view{} : pending.argument,
+              apop ? std::string_view(pending.digest) : std::string_view{}, {}, result, verified, 0,
+              line.offset, id, pending.command, h);
+  answer.login = true;
+  if (result == AuthResult::success) {
+    state_ = State::transaction;
+    user_ = name;
+    answer.state_change = true;
+  }
+  user_named_ = false;
+}
+
+void Session::on_sasl_end(const Line& line, Answer& answer, EventHandler& h) {
+  const AuthResult result = login_result(answer, line);
+  emit(EventKind::status, Direction::server_to_client, line, h, answer.pending.id, Command::auth);
+  end_exchange(result, &line, h, answer.pending.id);
+  answer.login = true;
+  answer.state_change = result == AuthResult::success;
+}
+
+void Session::on_quit(Answer& answer) {
+  if (answer.status.ok && state_ == State::transaction) {
+    state_ = State::update;
+    answer.state_change = true;
+  }
+}
+
+void Session::on_stls(const Line& line, Answer& answer) {
+  if (answer.status.ok && !tls_) {
+    tls_ = true;
+    answer.state_change = true;
+    dir(Direction::client_to_server).tls_check = true;
+    dir(Direction::server_to_client).tls_check = true;
+  } else if (!answer.status.ok) {
+    builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
+  }
+}
+
+void Session::on_utf8(Answer& answer) {
+  if (answer.status.ok && !utf8_) {
+    utf8_ = true;
+    answer.state_change = true;
+  }
+}
+
+// The answered command becomes the open transaction; its answer fills it in.
+void Session::open_transaction(const Pending& pending) {
+  OpenTransaction& o = open_;
+  o.active = true;
+  o.t = Transaction{};
+  o.t.request_id = pending.id;
+  o.t.command = pending.command;
+  o.t.flags = pending.flags;
+  o.t.command_offset = pending.offset;
+  o.t.message = pending.message;
+  o.t.lines = pending.lines;
+  // PASS's argument is the password: a transaction carries no secret.
+  if (pending.command == Command::pass) {
+    o.argument.clear();
+  } else {
+    o.argument.assign(pending.argument);
+  }
+  o.code.clear();
+  o.description.clear();
+  o.mechanism.clear();
+  o.authcid.clear();
+  o.authzid.clear();
+}
+
+void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
+  if (!open_.active) return;
+  open_.active = false;
+  if (!wanted(EventKind::transaction)) return;
+  Transaction& t = open_.t;
+  t.flags |= extra_flags;
+  t.argument = open_.argument;
+  t.code = open_.code;
+  t.description = open_.description;
+  t.mechanism = open_.mechanism;
+  t.authcid = open_.authcid;
+  t.authzid = open_.authzid;
+  if (t.flags & transaction_multiline) {
+    t.data_lines = data_lines_;
+    t.data_octets = data_octets_;
+  }
+  Event ev;
+  ev.kind = EventKind::transaction;
+  ev.direction = Direction::server_to_client;
+  // An unanswered command's transaction stands where the server stream ended.
+  ev.offset = (t.flags & transaction_unanswered) ? dir(Direction::server_to_client).offset
+                                                 : t.response_offset;
+  ev.request_id = t.request_id;
+  ev.command = t.command;
+  ev.transaction = &t;
+  ev.items = builder_.items();
+  ev.buffers = builder_.buffers();
+  ev.anomalies = builder_.anomalies();
+  h.on_event(ev);
+  builder_.clear();
 }
 
 void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& h) {
-  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_));
+  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_),
+                         static_cast<uint64_t>(state_));
   if (!user_.empty()) builder_.add_generated(Field::SESSION_USER, -1, user_);
   builder_.add_generated(Field::SESSION_TLS, -1, {}, tls_ ? 1 : 0);
   builder_.add_generated(Field::SESSION_UTF8, -1, {}, utf8_ ? 1 : 0);
@@ -893,9 +1006,22 @@ void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& 
 }
 
 void Session::auth_result(std::string_view method, std::string_view user, std::string_view password,
-                          std::string_view secret, std::string_view authzid,
-                          std::string_view result, std::optional<bool> verified, uint64_t steps,
-                          uint64_t offset, uint64_t request_id, Command command, EventHandler& h) {
+                          std::string_view secret, std::string_view authzid, AuthResult result,
+                          std::optional<bool> verified, uint64_t steps, uint64_t offset,
+                          uint64_t request_id, Command command, EventHandler& h) {
+  if (open_.active && open_.t.request_id == request_id) {
+    Transaction& t = open_.t;
+    t.auth_result = result;
+    t.sasl_steps = static_cast<uint32_t>(steps);
+    if (verified) t.flags |= *verified ? transaction_verified : transaction_mismatch;
+    open_.mechanism.assign(method);
+    open_.authcid.assign(user);
+    open_.authzid.assign(authzid);
+  }
+  if (!wanted(EventKind::auth_result)) {
+    builder_.clear();
+    return;
+  }
   const int32_t auth = builder_.add_generated(Field::AUTH, -1, {});
   builder_.add_generated(Field::AUTH_METHOD, auth, method);
   if (!user.empty()) builder_.add_generated(Field::AUTH_USERNAME, auth, user);
@@ -903,7 +1029,9 @@ void Session::auth_result(std::string_view method, std::string_view user, std::s
   if (!password.empty())
     builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
   if (!secret.empty()) builder_.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
-  builder_.add_generated(Field::AUTH_RESULT, auth, result);
+  // The name as text (the plugin's pop3.auth.result), the enum value as the number.
+  builder_.add_generated(Field::AUTH_RESULT, auth, auth_result_name(result),
+                         static_cast<uint64_t>(result));
   if (steps) builder_.add_generated(Field::AUTH_STEPS, auth, {}, steps);
   if (verified) builder_.add_generated(Field::AUTH_VERIFIED, auth, {}, *verified ? 1 : 0);
   emit_generated(EventKind::auth_result, Direction::server_to_client, offset, h, request_id,
@@ -912,7 +1040,7 @@ void Session::auth_result(std::string_view method, std::string_view user, std::s
 
 // Ends the SASL exchange with `result`; `line` is the final status (null when the connection
 // ended first).
-void Session::end_exchange(const char* result, const Line* line, EventHandler& h,
+void Session::end_exchange(AuthResult result, const Line* line, EventHandler& h,
                            uint64_t request_id) {
   if (!exchange_) return;
   sasl::Exchange exchange = std::move(*exchange_);
@@ -926,14 +1054,15 @@ void Session::end_exchange(const char* result, const Line* line, EventHandler& h
   const uint64_t offset = line ? line->offset : dir(Direction::server_to_client).offset;
   if (verified && !*verified)
     builder_.anomaly(Anomaly::PASSWORD_MISMATCH, offset, line ? line->raw.size() : 0);
-  const bool success = std::strcmp(result, "success") == 0;
   // OAUTHBEARER and EXTERNAL name the user only as the authorization identity.
   std::string user = creds.username.empty() ? creds.authzid : creds.username;
   auth_result(exchange_mechanism_, user, creds.password, creds.secret, creds.authzid, result,
               verified, exchange_steps_, offset, request_id, Command::auth, h);
-  if (success) {
+  if (result == AuthResult::success) {
     state_ = State::transaction;
-    user_ = user;
+    // The mailbox opened is the authorization identity's when one was given (a master user
+    // logging in for alice opens alice's mailbox).
+    user_ = creds.authzid.empty() ? user : creds.authzid;
   }
 }
 
@@ -959,16 +1088,18 @@ void Session::data_line(const Line& line, EventHandler& h) {
          data_command_);
     server_mode_ = ServerMode::status;
     data_command_ = Command::none;
+    emit_transaction(h);
     return;
   }
   // A listing never has a line that starts like a status; if one comes while another command
   // waits, the server forgot the terminating "." (mail bodies are exempt: any text may occur).
   const bool listing = data_command_ != Command::retr && data_command_ != Command::top;
   if (listing && line.piece == 0 && !pending_.empty() && looks_like_status(content)) {
-    builder_.anomaly(Anomaly::DATA_UNTERMINATED, line.offset, 0);
     if (data_command_ == Command::capa) store_capabilities();
     server_mode_ = ServerMode::status;
     data_command_ = Command::none;
+    emit_transaction(h, transaction_cut);  // before the anomaly: it goes on the status line
+    builder_.anomaly(Anomaly::DATA_UNTERMINATED, line.offset, 0);
     status_line(line, h);
     return;
   }
@@ -1008,8 +1139,11 @@ void Session::data_line(const Line& line, EventHandler& h) {
       default: break;
     }
   }
-  emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_, data_command_,
-       data);
+  if (wanted_data_line_)
+    emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
+         data_command_, data);
+  else
+    builder_.clear();
 }
 
 void Session::data_end_items(const Line& line) {
@@ -1071,17 +1205,35 @@ void Session::finish(EventHandler& h) {
     deliver(d, line, h);
   }
   const uint64_t end_offset = dir(Direction::server_to_client).offset;
+  uint64_t cut_request = 0;
+  Command cut_command = Command::none;
   if (!gave_up_) {
-    if (server_mode_ == ServerMode::data)
-      builder_.anomaly(Anomaly::DATA_UNTERMINATED, end_offset, 0);
     if (exchange_) {
       builder_.anomaly(Anomaly::SASL_ABORTED, end_offset, 0);
-      emit_generated(EventKind::end, Direction::server_to_client, end_offset, h);
-      end_exchange("aborted", nullptr, h, exchange_request_id_);
-      return;
+      end_exchange(AuthResult::aborted, nullptr, h, exchange_request_id_);
     }
+    if (server_mode_ == ServerMode::data) {
+      cut_request = data_request_id_;
+      cut_command = data_command_;
+      emit_transaction(h, transaction_cut);
+    }
+    // Every command still waiting gets its transaction, marked unanswered.
+    while (!pending_.empty()) {
+      const Pending& pending = pending_.pop_front();
+      open_transaction(pending);
+      if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl) {
+        open_.t.auth_result = AuthResult::aborted;
+        open_.mechanism.assign(pending.command == Command::pass   ? "USER/PASS"
+                               : pending.command == Command::apop ? "APOP"
+                                                                  : pending.argument);
+      }
+      emit_transaction(h, transaction_unanswered);
+    }
+    // The anomaly that cut an answer names the command whose answer it cut.
+    if (cut_request) builder_.anomaly(Anomaly::DATA_UNTERMINATED, end_offset, 0);
   }
-  emit_generated(EventKind::end, Direction::server_to_client, end_offset, h);
+  emit_generated(EventKind::end, Direction::server_to_client, end_offset, h, cut_request,
+                 cut_command);
 }
 
 }  // namespace pop3decode

@@ -429,7 +429,9 @@ class SampleFieldsTest(unittest.TestCase):
         d = decoded(path)
         self.assertEqual(set(d.values("pop3.auth.method")), {"OAUTHBEARER"})
         self.assertEqual(d.values("pop3.response.code"), ["AUTH"])
-        self.assertTrue(d.has("pop3.anomaly.response_code_auth"))
+        # A login rejected with [AUTH] raises one anomaly: auth_failed.
+        self.assertTrue(d.has("pop3.anomaly.auth_failed"))
+        self.assertFalse(d.has("pop3.anomaly.response_code_auth"))
         self.assertEqual(d.values("pop3.auth.result"), ["success", "success", "failure"])
         self.assertEqual([u for _, u, _ in credentials(path)], ["bob"] * 3)
         # XOAUTH2: after the error challenge for the inactive token curl closes the connection

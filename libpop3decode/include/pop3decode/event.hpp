@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,7 +45,15 @@ enum class EventKind : uint32_t {
   skipped = POP3D_EVENT_SKIPPED,
   tls = POP3D_EVENT_TLS,
   end = POP3D_EVENT_END,
+  transaction = POP3D_EVENT_TRANSACTION,
 };
+static_assert(POP3D_EVENT_KIND_COUNT == 14, "EventKind lists every row of POP3D_EVENT_KIND_MAP");
+
+// Bit of an event kind in Options::wanted_events.
+constexpr uint32_t event_bit(EventKind kind) noexcept {
+  return uint32_t(1) << static_cast<uint32_t>(kind);
+}
+inline constexpr uint32_t all_events = POP3D_EVENTS_ALL;
 
 enum class Command : uint32_t {
   none = POP3D_CMD_NONE,
@@ -69,6 +78,49 @@ enum class Command : uint32_t {
   xtnd = POP3D_CMD_XTND,
   unknown = POP3D_CMD_UNKNOWN,
 };
+static_assert(POP3D_CMD_COUNT == 21, "Command lists every row of POP3D_COMMAND_MAP");
+
+enum class Indicator : uint32_t {
+  none = POP3D_INDICATOR_NONE,
+  ok = POP3D_INDICATOR_OK,
+  err = POP3D_INDICATOR_ERR,
+};
+
+enum class ResponseCode : uint32_t {
+  none = POP3D_RESPONSE_CODE_NONE,
+  in_use = POP3D_RESPONSE_CODE_IN_USE,
+  login_delay = POP3D_RESPONSE_CODE_LOGIN_DELAY,
+  sys_temp = POP3D_RESPONSE_CODE_SYS_TEMP,
+  sys_perm = POP3D_RESPONSE_CODE_SYS_PERM,
+  auth = POP3D_RESPONSE_CODE_AUTH,
+  utf8 = POP3D_RESPONSE_CODE_UTF8,
+  other = POP3D_RESPONSE_CODE_OTHER,
+};
+
+enum class AuthResult : uint32_t {
+  none = POP3D_AUTH_NONE,
+  success = POP3D_AUTH_SUCCESS,
+  failure = POP3D_AUTH_FAILURE,
+  refused = POP3D_AUTH_REFUSED,
+  cancelled = POP3D_AUTH_CANCELLED,
+  aborted = POP3D_AUTH_ABORTED,
+};
+static_assert(POP3D_AUTH_RESULT_COUNT == 6, "AuthResult lists every row of POP3D_AUTH_RESULT_MAP");
+
+// What the command table (POP3D_COMMAND_MAP) knows of one command.
+struct CommandInfo {
+  std::string_view verb;
+  uint8_t min_args = 0;
+  uint8_t max_args = 0;  // 255: the rest of the line is one argument
+  pop3d_arg_kind args[2]{};
+  uint32_t states = 0;          // POP3D_STATES_*
+  std::string_view capability;  // "" when none is needed
+  pop3d_multiline multiline = POP3D_MULTILINE_NEVER;
+};
+// The row of a command; nullptr for none and unknown.
+const CommandInfo* command_info(Command) noexcept;
+// Whether a +OK to the command sent with `argument_count` arguments starts multi-line data.
+bool command_multiline(Command, size_t argument_count) noexcept;
 
 enum class State : uint32_t {
   authorization = POP3D_STATE_AUTHORIZATION,
@@ -86,6 +138,7 @@ enum class FieldType : uint32_t {
 
 inline constexpr uint32_t item_generated = POP3D_ITEM_GENERATED;
 inline constexpr uint32_t item_secret = POP3D_ITEM_SECRET;
+inline constexpr uint32_t event_secret = POP3D_EVENT_SECRET;
 
 // Static table look-ups (the strings live forever). Unknown values give "".
 std::string_view anomaly_name(Anomaly) noexcept;
@@ -98,6 +151,10 @@ FieldType field_type(Field) noexcept;
 std::string_view event_kind_name(EventKind) noexcept;
 std::string_view command_name(Command) noexcept;
 std::string_view state_name(State) noexcept;
+std::string_view indicator_name(Indicator) noexcept;
+std::string_view response_code_name(ResponseCode) noexcept;
+std::string_view auth_result_name(AuthResult) noexcept;
+std::string_view auth_result_description(AuthResult) noexcept;
 
 // One decoded field. `text` is borrowed like everything in an Event.
 struct Item {
@@ -109,6 +166,7 @@ struct Item {
   uint64_t length = 0;
   uint64_t number = 0;    // UINT and BOOL values
   std::string_view text;  // STRING and BYTES values
+  FieldType type{};       // field_type(field)
 };
 
 struct AnomalyHit {
@@ -122,6 +180,39 @@ struct Buffer {
   std::string_view data;
   uint64_t origin_offset = 0;  // where the encoded text stands in the stream
   uint64_t origin_length = 0;
+};
+
+inline constexpr uint32_t transaction_unanswered = POP3D_TRANSACTION_UNANSWERED;
+inline constexpr uint32_t transaction_cut = POP3D_TRANSACTION_CUT;
+inline constexpr uint32_t transaction_multiline = POP3D_TRANSACTION_MULTILINE;
+inline constexpr uint32_t transaction_message = POP3D_TRANSACTION_MESSAGE;
+inline constexpr uint32_t transaction_lines = POP3D_TRANSACTION_LINES;
+inline constexpr uint32_t transaction_octets = POP3D_TRANSACTION_OCTETS;
+inline constexpr uint32_t transaction_verified = POP3D_TRANSACTION_VERIFIED;
+inline constexpr uint32_t transaction_mismatch = POP3D_TRANSACTION_MISMATCH;
+
+// A command and its complete answer (EventKind::transaction); see pop3d_transaction.
+struct Transaction {
+  uint64_t request_id = 0;
+  Command command = Command::none;
+  uint32_t flags = 0;  // transaction_*
+  uint64_t command_offset = 0;
+  uint64_t response_offset = 0;
+  uint64_t message = 0;
+  uint64_t lines = 0;
+  std::string_view argument;  // USER/APOP name, AUTH mechanism, LANG tag, XTND text, unknown verb
+  Indicator indicator = Indicator::none;
+  ResponseCode response_code = ResponseCode::none;
+  std::string_view code;  // between the brackets
+  std::string_view description;
+  uint64_t announced_octets = 0;
+  uint64_t data_octets = 0;
+  uint64_t data_lines = 0;
+  AuthResult auth_result = AuthResult::none;
+  uint32_t sasl_steps = 0;
+  std::string_view mechanism;  // "USER/PASS", "APOP" or the SASL mechanism
+  std::string_view authcid;
+  std::string_view authzid;
 };
 
 // Everything an Event points to is valid only during the handler call.
@@ -138,6 +229,8 @@ struct Event {
   std::span<const Item> items;
   std::span<const Buffer> buffers;
   std::span<const AnomalyHit> anomalies;
+  uint32_t flags = 0;                        // event_secret
+  const Transaction* transaction = nullptr;  // TRANSACTION events only
 
   // First item of a field, or nullptr.
   const Item* find(Field f) const noexcept {
@@ -158,6 +251,7 @@ class EventHandler {
   virtual void on_event(const Event& event) = 0;
 };
 
+// Internal (not the supported API; see session.hpp).
 // Accumulates the items, buffers and anomalies of one event. Strings handed to own() and
 // add_buffer() are kept until clear(), at stable addresses.
 class EventBuilder {
@@ -166,14 +260,19 @@ class EventBuilder {
     items_.clear();
     buffers_.clear();
     anomalies_.clear();
+    secret_ = false;
     if (!pool_.empty()) pool_.clear();
   }
+  // Whether an item added since clear() is a secret.
+  bool has_secret() const noexcept { return secret_; }
 
   // A field with a position. For STRING/BYTES fields `text` is the value (usually the bytes at
   // that position); for UINT/BOOL, `number`. Returns the item's index (a parent for others).
   int32_t add(Field field, int32_t parent, uint32_t source, uint64_t offset, uint64_t length,
               std::string_view text = {}, uint64_t number = 0, uint32_t flags = 0) {
-    items_.push_back(Item{field, parent, source, flags, offset, length, number, text});
+    secret_ = secret_ || (flags & item_secret) != 0;
+    items_.push_back(
+        Item{field, parent, source, flags, offset, length, number, text, field_type_of(field)});
     return static_cast<int32_t>(items_.size() - 1);
   }
   int32_t add_number(Field field, int32_t parent, uint32_t source, uint64_t offset, uint64_t length,
@@ -200,20 +299,40 @@ class EventBuilder {
     return source == 0 || source > buffers_.size() ? std::string_view{} : buffers_[source - 1].data;
   }
 
+  // The type of a field, inline (every item records it).
+  static constexpr FieldType field_type_of(Field field) noexcept {
+    constexpr FieldType types[] = {
+#define POP3D_X(id, name, type, desc) static_cast<FieldType>(POP3D_TYPE_##type),
+        POP3D_FIELD_MAP(POP3D_X)
+#undef POP3D_X
+    };
+    const auto index = static_cast<size_t>(field);
+    return index < std::size(types) ? types[index] : FieldType::none;
+  }
+
   void anomaly(Anomaly a, uint64_t offset, uint64_t length) {
     anomalies_.push_back(AnomalyHit{a, offset, length});
   }
+  void remove_anomaly(Anomaly a) noexcept {
+    std::erase_if(anomalies_, [a](const AnomalyHit& hit) { return hit.anomaly == a; });
+  }
 
-  std::span<const Item> items() const noexcept { return items_; }
-  std::span<const Buffer> buffers() const noexcept { return buffers_; }
-  std::span<const AnomalyHit> anomalies() const noexcept { return anomalies_; }
-  std::vector<Item>& mutable_items() noexcept { return items_; }
+  std::span<const Item> items() const noexcept {
+    return items_;
+  }
+  std::span<const Buffer> buffers() const noexcept {
+    return buffers_;
+  }
+  std::span<const AnomalyHit> anomalies() const noexcept {
+    return anomalies_;
+  }
 
  private:
   std::vector<Item> items_;
   std::vector<Buffer> buffers_;
   std::vector<AnomalyHit> anomalies_;
   std::deque<std::string> pool_;
+  bool secret_ = false;
 };
 
 }  // namespace pop3decode

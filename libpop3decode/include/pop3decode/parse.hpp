@@ -1,6 +1,7 @@
-// Stand-alone parsers of single POP3 lines. Each takes the line without its line end and the
-// absolute stream offset of its first byte, adds items (under `parent`) and anomalies to `out`,
-// and returns what the session needs. They never read outside `line`.
+// Internal (not the supported API; see session.hpp). Stand-alone parsers of single POP3 lines.
+// Each takes the line without its line end and the absolute stream offset of its first byte,
+// adds items (under `parent`) and anomalies to `out`, and returns what the session needs. They
+// never read outside `line`.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,10 @@ struct ParsedCommand {
   uint32_t argument_count = 0;
   uint64_t message = 0;  // LIST/UIDL/RETR/DELE/TOP message number when valid
   bool has_message = false;
-  uint64_t lines = 0;                 // TOP line count
+  uint64_t lines = 0;  // TOP line count
+  bool has_lines = false;
+  std::string_view language;          // LANG tag
+  std::string_view text;              // XTND text
   std::string_view name;              // USER / APOP name
   std::string_view password;          // PASS argument
   std::string_view digest;            // APOP digest
@@ -41,19 +45,13 @@ ParsedCommand parse_command(std::string_view line, uint64_t offset, EventBuilder
 
 Command command_from_verb(std::string_view verb) noexcept;
 
-struct ResponseCode {
-  std::string_view text;  // inside the brackets
-  bool known = false;
-  Anomaly notice{};  // RESPONSE_CODE_* anomaly for known codes
-  bool has_notice = false;
-};
-
 struct ParsedStatus {
   bool valid = false;  // +OK or -ERR (possibly non-standard)
   bool ok = false;
   bool nonstandard = false;
   std::string_view indicator;
   std::string_view code;  // response code without brackets, empty if none
+  ResponseCode response_code = ResponseCode::none;
   std::string_view description;
   uint64_t description_offset = 0;
 };
@@ -67,7 +65,9 @@ ParsedStatus parse_status(std::string_view line, uint64_t offset, EventBuilder& 
 bool looks_like_status(std::string_view line) noexcept;
 
 // RFC 2449 section 8 code text (between the brackets) at stream offset `offset`.
-void parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out, int32_t parent);
+// Returns the code's kind (OTHER for unknown and malformed codes).
+ResponseCode parse_response_code(std::string_view code, uint64_t offset, EventBuilder& out,
+                                 int32_t parent);
 
 // RFC 1939 section 7: the APOP timestamp <...@...> anywhere in the greeting.
 struct GreetingTimestamp {

@@ -66,7 +66,7 @@ extern "C" {
   X(COMMAND_UNKNOWN, "command_unknown", WARN, PROTOCOL, "Unknown command")                         \
   X(COMMAND_ARG_COUNT, "command_arg_count", WARN, MALFORMED, "Wrong number of arguments")          \
   X(COMMAND_ARG_INVALID, "command_arg_invalid", WARN, MALFORMED,                                   \
-    "Argument malformed or out of range")                                                          \
+    "Argument malformed (not a number, not a language tag)")                                       \
   X(COMMAND_WRONG_STATE, "command_wrong_state", WARN, SEQUENCE,                                    \
     "Command not allowed in the current session state")                                            \
   X(COMMAND_NOT_ADVERTISED, "command_not_advertised", NOTE, SEQUENCE,                              \
@@ -112,7 +112,7 @@ extern "C" {
   X(DATA_UNTERMINATED, "data_unterminated", WARN, MALFORMED,                                       \
     "Multi-line response not terminated before the connection ended")                             \
   X(QUEUE_OVERFLOW, "queue_overflow", WARN, UNDECODED,                                             \
-    "Too many outstanding commands; the oldest was dropped from matching")                         \
+    "Too many outstanding commands; the newest are not matched to their answers")                  \
   X(MIDSTREAM, "midstream", NOTE, UNDECODED,                                                       \
     "Capture starts mid-conversation; resynchronised at a line boundary")                          \
   X(GAP, "gap", WARN, UNDECODED, "Bytes missing from the stream; resynchronised")                  \
@@ -133,12 +133,15 @@ extern "C" {
   X(SASL_ABORTED, "sasl_aborted", WARN, SEQUENCE,                                                  \
     "Connection ended during a SASL exchange")                                                     \
   X(SASL_CANCELLED, "sasl_cancelled", NOTE, AUTH_FAILURE, "Client cancelled the SASL exchange")    \
-  X(AUTH_FAILED, "auth_failed", WARN, AUTH_FAILURE, "Authentication failed")                       \
+  X(AUTH_FAILED, "auth_failed", WARN, AUTH_FAILURE, "Server rejected the credentials")            \
   X(CLEARTEXT_PASSWORD, "cleartext_password", WARN, SECURITY,                                      \
     "Password sent in clear text outside TLS")                                                     \
   X(PASSWORD_MISMATCH, "password_mismatch", WARN, AUTH_FAILURE,                                    \
     "Credential does not match the known password")                                                \
-  X(TLS_ANOMALY, "stls_not_tls", WARN, PROTOCOL, "STLS refused or repeated")
+  X(TLS_ANOMALY, "stls_not_tls", WARN, PROTOCOL,                                                   \
+    "STLS refused by the server, or sent again once TLS is in place")                              \
+  X(COMMAND_ARG_RANGE, "command_arg_range", WARN, PROTOCOL,                                        \
+    "Message number 0 or above the count STAT gave")
 /* clang-format on */
 
 typedef enum pop3d_anomaly {
@@ -313,7 +316,14 @@ typedef enum pop3d_anomaly_group {
   X(SASL_UNKNOWN_PAYLOAD, "sasl.payload", BYTES, "SASL payload of an unknown mechanism")
 /* clang-format on */
 
-#define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X)
+/* Fields added after the two maps above were fixed: appended here so no number moves. */
+/* clang-format off */
+#define POP3D_FIELD_MAP_ADDED(X)                                                                   \
+  X(CAPA_UTF8_USER, "capa.utf8.user", BOOL,                                                        \
+    "UTF-8 accepted in USER and PASS (RFC 6856 UTF8 USER)")
+/* clang-format on */
+
+#define POP3D_FIELD_MAP(X) POP3D_FIELD_MAP_CORE(X) POP3D_FIELD_MAP_SASL(X) POP3D_FIELD_MAP_ADDED(X)
 
 typedef enum pop3d_field {
 #define POP3D_X_ENUM(id, name, type, desc) POP3D_FIELD_##id,
@@ -346,35 +356,194 @@ typedef enum pop3d_direction {
   POP3D_SERVER_TO_CLIENT = 1
 } pop3d_direction;
 
+/* ---------------------------------------------------------------------------------------------
+ * Event kinds: X(ID, name, description). The value is the row's position; append, never
+ * renumber. The name is what pop3d_event_kind_name returns.
+ *
+ * Order of events within one feed: a server line that answers a command gives, in this order,
+ *   STATUS, then AUTH_RESULT (when it ends a login), then STATE (when the session state, TLS or
+ *   UTF8 mode changed), then TRANSACTION (when the answer is complete: single-line answers and
+ *   the end of a SASL exchange);
+ * a multi-line answer gives STATUS, DATA_LINE..., DATA_END, then TRANSACTION. At finish:
+ *   the partial lines, AUTH_RESULT "aborted" (SASL exchange cut), TRANSACTION for the command
+ *   whose answer was cut and then one per unanswered command (oldest first), END last.
+ * SKIPPED and TLS events report bytes as they arrive (never buffered), so they are cut where the
+ * input was cut; contiguous ones cover the same range however it was split.
+ * ------------------------------------------------------------------------------------------- */
+/* clang-format off */
+#define POP3D_EVENT_KIND_MAP(X)                                                                    \
+  X(GREETING, "greeting", "server greeting (a status line)")                                       \
+  X(COMMAND, "command", "client command line")                                                     \
+  X(STATUS, "status", "+OK/-ERR answering a command (may start multi-line data)")                  \
+  X(DATA_LINE, "data_line", "one line of multi-line data")                                         \
+  X(DATA_END, "data_end", "the terminating \".\" line")                                            \
+  X(SASL_SERVER, "sasl_server", "server \"+ ...\" continuation during AUTH")                        \
+  X(SASL_CLIENT, "sasl_client", "client response line during AUTH")                                \
+  X(STATE, "state", "session state changed (items: session.*); no bytes")                          \
+  X(AUTH_RESULT, "auth_result", "a login attempt ended (items: auth.*); no bytes")                 \
+  X(UNPARSED, "unparsed", "a line that fits nowhere (kept verbatim)")                              \
+  X(SKIPPED, "skipped", "bytes skipped while resynchronising or after NOT_POP3")                   \
+  X(TLS, "tls", "bytes after STLS that are TLS records, not POP3")                                 \
+  X(END, "end", "pop3d_session_finish: connection ended")                                          \
+  X(TRANSACTION, "transaction", "a command's answer is complete (pop3d_event.transaction)")
+/* clang-format on */
+
 typedef enum pop3d_event_kind {
-  POP3D_EVENT_GREETING = 0,    /* server greeting (a status line) */
-  POP3D_EVENT_COMMAND = 1,     /* client command line */
-  POP3D_EVENT_STATUS = 2,      /* +OK/-ERR answering a command (may start multi-line data) */
-  POP3D_EVENT_DATA_LINE = 3,   /* one line of multi-line data */
-  POP3D_EVENT_DATA_END = 4,    /* the terminating "." line */
-  POP3D_EVENT_SASL_SERVER = 5, /* server "+ ..." continuation during AUTH */
-  POP3D_EVENT_SASL_CLIENT = 6, /* client response line during AUTH */
-  POP3D_EVENT_STATE = 7,       /* session state changed (items: session.*); no bytes */
-  POP3D_EVENT_AUTH_RESULT = 8, /* a login attempt ended (items: auth.*); no bytes */
-  POP3D_EVENT_UNPARSED = 9,    /* a line that fits nowhere (kept verbatim) */
-  POP3D_EVENT_SKIPPED = 10,    /* bytes skipped while resynchronising or after NOT_POP3 */
-  POP3D_EVENT_TLS = 11,        /* bytes after STLS that are TLS records, not POP3 */
-  /* SKIPPED and TLS events report bytes as they arrive (never buffered), so they are cut where
-   * the input was cut; contiguous ones cover the same range however it was split. */
-  POP3D_EVENT_END = 12, /* pop3d_session_finish: connection ended */
+#define POP3D_X_ENUM(id, name, desc) POP3D_EVENT_##id,
+  POP3D_EVENT_KIND_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_EVENT_KIND_COUNT
 } pop3d_event_kind;
 
+/* Bit of an event kind in pop3d_options.wanted_events. */
+#define POP3D_EVENT_BIT(kind) (1u << (kind))
+#define POP3D_EVENTS_ALL ((1u << POP3D_EVENT_KIND_COUNT) - 1u)
+
+/* Session states (RFC 1939 section 3): X(ID, name). */
+#define POP3D_STATE_MAP(X)          \
+  X(AUTHORIZATION, "AUTHORIZATION") \
+  X(TRANSACTION, "TRANSACTION")     \
+  X(UPDATE, "UPDATE")
+
 typedef enum pop3d_state {
-  POP3D_STATE_AUTHORIZATION = 0,
-  POP3D_STATE_TRANSACTION = 1,
-  POP3D_STATE_UPDATE = 2
+#define POP3D_X_ENUM(id, name) POP3D_STATE_##id,
+  POP3D_STATE_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_STATE_COUNT
 } pop3d_state;
+
+/* The status indicator of a server line: X(ID, name). Non-standard indicators ("+ERR",
+ * "-OK", lower case) count as ERR unless they are a form of "+OK". */
+#define POP3D_INDICATOR_MAP(X) \
+  X(NONE, "")                  \
+  X(OK, "+OK")                 \
+  X(ERR, "-ERR")
+
+typedef enum pop3d_indicator {
+#define POP3D_X_ENUM(id, name) POP3D_INDICATOR_##id,
+  POP3D_INDICATOR_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_INDICATOR_COUNT
+} pop3d_indicator;
+
+/* Response codes (RFC 2449 section 8, RFC 3206, RFC 6856): X(ID, code, anomaly raised).
+ * OTHER is any other code (its text is in the response); NONE is no code. */
+/* clang-format off */
+#define POP3D_RESPONSE_CODE_MAP(X)                                                                 \
+  X(IN_USE, "IN-USE", RESPONSE_CODE_IN_USE)                                                        \
+  X(LOGIN_DELAY, "LOGIN-DELAY", RESPONSE_CODE_LOGIN_DELAY)                                         \
+  X(SYS_TEMP, "SYS/TEMP", RESPONSE_CODE_SYS_TEMP)                                                  \
+  X(SYS_PERM, "SYS/PERM", RESPONSE_CODE_SYS_PERM)                                                  \
+  X(AUTH, "AUTH", RESPONSE_CODE_AUTH)                                                              \
+  X(UTF8, "UTF8", RESPONSE_CODE_UTF8)
+/* clang-format on */
+
+typedef enum pop3d_response_code {
+  POP3D_RESPONSE_CODE_NONE = 0,
+#define POP3D_X_ENUM(id, code, anomaly) POP3D_RESPONSE_CODE_##id,
+  POP3D_RESPONSE_CODE_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_RESPONSE_CODE_OTHER,
+  POP3D_RESPONSE_CODE_COUNT
+} pop3d_response_code;
+
+/* How a login ended: X(ID, name, description). The names are the values of the auth.result
+ * item (and the plugin's pop3.auth.result). */
+/* clang-format off */
+#define POP3D_AUTH_RESULT_MAP(X)                                                                   \
+  X(NONE, "none", "Not a login")                                                                   \
+  X(SUCCESS, "success", "The server accepted the login (+OK)")                                     \
+  X(FAILURE, "failure",                                                                            \
+    "The server rejected the credentials (-ERR [AUTH], -ERR without a code, SASL failure)")        \
+  X(REFUSED, "refused",                                                                            \
+    "The server refused the login for another reason it named (IN-USE, LOGIN-DELAY, SYS/...)")     \
+  X(CANCELLED, "cancelled", "The client cancelled the SASL exchange (\"*\")")                      \
+  X(ABORTED, "aborted", "The connection ended before the server answered the login")
+/* clang-format on */
+
+typedef enum pop3d_auth_result {
+#define POP3D_X_ENUM(id, name, desc) POP3D_AUTH_##id,
+  POP3D_AUTH_RESULT_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_AUTH_RESULT_COUNT
+} pop3d_auth_result;
+
+/* ---------------------------------------------------------------------------------------------
+ * Command table: X(ID, verb, min_args, max_args, arg1, arg2, states, capability, multiline)
+ * One row per command the decoder knows; the parser, the session, both APIs and the plugin
+ * read it. The pop3d_command value is the row's position + 1 (0 is NONE); append, never
+ * renumber.
+ * - max_args 255: the rest of the line is one argument (USER, PASS, XTND).
+ * - Argument kinds (pop3d_arg_kind): NONE, TEXT, NAME (user name), SECRET (password), DIGEST
+ *   (APOP digest), MESSAGE (message number, 1..count), LINES (TOP line count), MECHANISM (SASL
+ *   mechanism), INITIAL_RESPONSE (base64 or "="), LANGUAGE (language tag or "*").
+ * - States (POP3D_STATES_*): where RFC 1939 allows the command.
+ * - Capability: what a CAPA answer must list for the command to be used (RFC 2449); "" none.
+ * - Multi-line (pop3d_multiline): when a +OK to the command is followed by multi-line data.
+ * ------------------------------------------------------------------------------------------- */
+#define POP3D_STATES_AUTHORIZATION 0x1u
+#define POP3D_STATES_TRANSACTION 0x2u
+#define POP3D_STATES_ANY 0x3u
+
+/* clang-format off */
+#define POP3D_COMMAND_MAP(X)                                                                       \
+  X(USER, "USER", 1, 255, NAME, NONE, AUTHORIZATION, "", NEVER)                                    \
+  X(PASS, "PASS", 1, 255, SECRET, NONE, AUTHORIZATION, "", NEVER)                                  \
+  X(APOP, "APOP", 2, 2, NAME, DIGEST, AUTHORIZATION, "", NEVER)                                    \
+  X(AUTH, "AUTH", 0, 2, MECHANISM, INITIAL_RESPONSE, AUTHORIZATION, "", WITHOUT_ARGS)              \
+  X(STAT, "STAT", 0, 0, NONE, NONE, TRANSACTION, "", NEVER)                                        \
+  X(LIST, "LIST", 0, 1, MESSAGE, NONE, TRANSACTION, "", WITHOUT_ARGS)                              \
+  X(RETR, "RETR", 1, 1, MESSAGE, NONE, TRANSACTION, "", ALWAYS)                                    \
+  X(DELE, "DELE", 1, 1, MESSAGE, NONE, TRANSACTION, "", NEVER)                                     \
+  X(NOOP, "NOOP", 0, 0, NONE, NONE, TRANSACTION, "", NEVER)                                        \
+  X(RSET, "RSET", 0, 0, NONE, NONE, TRANSACTION, "", NEVER)                                        \
+  X(QUIT, "QUIT", 0, 0, NONE, NONE, ANY, "", NEVER)                                                \
+  X(TOP, "TOP", 2, 2, MESSAGE, LINES, TRANSACTION, "TOP", ALWAYS)                                  \
+  X(UIDL, "UIDL", 0, 1, MESSAGE, NONE, TRANSACTION, "UIDL", WITHOUT_ARGS)                          \
+  X(CAPA, "CAPA", 0, 0, NONE, NONE, ANY, "", ALWAYS)                                               \
+  X(STLS, "STLS", 0, 0, NONE, NONE, AUTHORIZATION, "STLS", NEVER)                                  \
+  X(UTF8, "UTF8", 0, 0, NONE, NONE, AUTHORIZATION, "UTF8", NEVER)                                  \
+  X(LANG, "LANG", 0, 1, LANGUAGE, NONE, ANY, "LANG", WITHOUT_ARGS)                                 \
+  X(LAST, "LAST", 0, 0, NONE, NONE, TRANSACTION, "", NEVER)                                        \
+  X(XTND, "XTND", 1, 255, TEXT, NONE, TRANSACTION, "", NEVER)
+/* clang-format on */
+
+typedef enum pop3d_command {
+  POP3D_CMD_NONE = 0,
+#define POP3D_X_ENUM(id, verb, min, max, arg1, arg2, states, capa, multiline) POP3D_CMD_##id,
+  POP3D_COMMAND_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
+      POP3D_CMD_UNKNOWN,
+  POP3D_CMD_COUNT
+} pop3d_command;
+
+typedef enum pop3d_arg_kind {
+  POP3D_ARG_NONE = 0,
+  POP3D_ARG_TEXT,
+  POP3D_ARG_NAME,
+  POP3D_ARG_SECRET,
+  POP3D_ARG_DIGEST,
+  POP3D_ARG_MESSAGE,
+  POP3D_ARG_LINES,
+  POP3D_ARG_MECHANISM,
+  POP3D_ARG_INITIAL_RESPONSE,
+  POP3D_ARG_LANGUAGE
+} pop3d_arg_kind;
+
+typedef enum pop3d_multiline {
+  POP3D_MULTILINE_NEVER = 0,
+  POP3D_MULTILINE_ALWAYS = 1,
+  POP3D_MULTILINE_WITHOUT_ARGS = 2 /* multi-line when sent without arguments */
+} pop3d_multiline;
 
 /* Item flags */
 #define POP3D_ITEM_GENERATED 0x1u /* not present in the bytes: derived (no position) */
-#define POP3D_ITEM_SECRET 0x2u    /* a password or equivalent secret */
+#define POP3D_ITEM_SECRET 0x2u    /* a password or equivalent secret: mask it before showing */
 
-/* One decoded field. Items of an event form a tree through `parent`. */
+/* One decoded field. Items of an event form a tree through `parent`.
+ * Closed sets are enums on the item as well as text: response.indicator carries its
+ * pop3d_indicator, session.state its pop3d_state and auth.result its pop3d_auth_result in
+ * `number` (the text is the table's name). */
 typedef struct pop3d_item {
   uint32_t field;      /* pop3d_field */
   int32_t parent;      /* index of the parent item in the same event, or -1 */
@@ -385,6 +554,7 @@ typedef struct pop3d_item {
   uint64_t number;     /* value of UINT and BOOL fields */
   const uint8_t* text; /* value of STRING and BYTES fields (borrowed; see header top) */
   size_t text_length;
+  uint32_t type; /* pop3d_field_type of `field` (as pop3d_field_type_of gives it) */
 } pop3d_item;
 
 /* A decoded payload (base64-decoded SASL data) the items can point into. */
@@ -400,6 +570,54 @@ typedef struct pop3d_anomaly_hit {
   uint64_t offset;  /* absolute stream offset in the event's direction */
   uint64_t length;
 } pop3d_anomaly_hit;
+
+/* Event flags */
+/* The event's raw `line` carries a secret (a PASS command, a SASL line with a password or a
+ * proof, an APOP digest): mask or drop the line before showing or logging it. The items that
+ * hold the secret itself have POP3D_ITEM_SECRET. */
+#define POP3D_EVENT_SECRET 0x1u
+
+/* Transaction flags */
+#define POP3D_TRANSACTION_UNANSWERED 0x1u /* the connection ended before any answer */
+#define POP3D_TRANSACTION_CUT 0x2u        /* the answer was cut: gap, or multi-line data unended */
+#define POP3D_TRANSACTION_MULTILINE 0x4u  /* the answer had multi-line data */
+#define POP3D_TRANSACTION_MESSAGE 0x8u    /* `message` holds a message number argument */
+#define POP3D_TRANSACTION_LINES 0x10u     /* `lines` holds TOP's line count */
+#define POP3D_TRANSACTION_OCTETS 0x20u    /* `announced_octets` holds "+OK nnn octets" (RETR/TOP) */
+#define POP3D_TRANSACTION_VERIFIED 0x40u  /* login checked against a known password: matched */
+#define POP3D_TRANSACTION_MISMATCH 0x80u  /* login checked against a known password: no match */
+
+/* A command and its complete answer (POP3D_EVENT_TRANSACTION). Text is borrowed like
+ * everything in an event. Offsets are in the client (command) and server (response) streams. */
+typedef struct pop3d_transaction {
+  uint64_t request_id;      /* as pop3d_event.request_id */
+  uint32_t command;         /* pop3d_command */
+  uint32_t flags;           /* POP3D_TRANSACTION_* */
+  uint64_t command_offset;  /* client stream offset of the command line */
+  uint64_t response_offset; /* server stream offset of the status line (0 if unanswered) */
+  uint64_t message;         /* message number (LIST, UIDL, RETR, DELE, TOP) */
+  uint64_t lines;           /* TOP's line count */
+  const uint8_t* argument;  /* the first argument that is no number and no secret: USER/APOP */
+  size_t argument_length;   /* name, AUTH mechanism, LANG tag, XTND text; an unknown verb */
+  uint32_t indicator;       /* pop3d_indicator (NONE when unanswered) */
+  uint32_t response_code;   /* pop3d_response_code */
+  const uint8_t* code;      /* response code text between the brackets (may be empty) */
+  size_t code_length;
+  const uint8_t* description; /* the status line's text after indicator and code */
+  size_t description_length;
+  uint64_t announced_octets; /* "+OK nnn octets" of RETR/TOP; STAT's maildrop size */
+  uint64_t data_octets;      /* multi-line data: unstuffed octets, line ends included */
+  uint64_t data_lines;       /* multi-line data: lines (the terminating "." excluded) */
+  /* Logins (PASS, APOP, AUTH with a mechanism); auth_result is POP3D_AUTH_NONE otherwise. */
+  uint32_t auth_result; /* pop3d_auth_result */
+  uint32_t sasl_steps;
+  const uint8_t* mechanism; /* "USER/PASS", "APOP" or the SASL mechanism (upper case) */
+  size_t mechanism_length;
+  const uint8_t* authcid; /* authentication identity: who proved the credentials */
+  size_t authcid_length;
+  const uint8_t* authzid; /* authorization identity: whose mailbox (empty if not given) */
+  size_t authzid_length;
+} pop3d_transaction;
 
 typedef struct pop3d_event {
   uint32_t kind;       /* pop3d_event_kind */
@@ -423,31 +641,11 @@ typedef struct pop3d_event {
   size_t buffer_count;
   const pop3d_anomaly_hit* anomalies;
   size_t anomaly_count;
+  /* Appended: the fields above keep their offsets. */
+  uint32_t flags; /* POP3D_EVENT_* */
+  /* TRANSACTION events: the command and its answer; NULL for every other kind. */
+  const pop3d_transaction* transaction;
 } pop3d_event;
-
-typedef enum pop3d_command {
-  POP3D_CMD_NONE = 0,
-  POP3D_CMD_USER,
-  POP3D_CMD_PASS,
-  POP3D_CMD_APOP,
-  POP3D_CMD_AUTH,
-  POP3D_CMD_STAT,
-  POP3D_CMD_LIST,
-  POP3D_CMD_RETR,
-  POP3D_CMD_DELE,
-  POP3D_CMD_NOOP,
-  POP3D_CMD_RSET,
-  POP3D_CMD_QUIT,
-  POP3D_CMD_TOP,
-  POP3D_CMD_UIDL,
-  POP3D_CMD_CAPA,
-  POP3D_CMD_STLS,
-  POP3D_CMD_UTF8,
-  POP3D_CMD_LANG,
-  POP3D_CMD_LAST,
-  POP3D_CMD_XTND,
-  POP3D_CMD_UNKNOWN
-} pop3d_command;
 
 /* Called for each event. Return 0 to go on; non-zero stops feeding (pop3d_session_feed then
  * returns POP3D_ERR_CALLBACK and the session must be freed: its state is undefined). */
@@ -460,10 +658,14 @@ typedef struct pop3d_options {
   size_t max_pending; /* most outstanding commands remembered for matching (>= 1) */
   int mid_stream;     /* non-zero: the capture starts mid-conversation in both directions */
   int implicit_tls;   /* non-zero: the bytes fed are the plaintext inside TLS (port 995) */
+  /* Appended. Events the callback wants: POP3D_EVENT_BIT(kind) ORed; 0 means all.
+   * Unwanted events are not built (a RETR body costs no event when DATA_LINE is not wanted);
+   * the session decodes and tracks state exactly as with all events. */
+  uint32_t wanted_events;
 } pop3d_options;
 
 /* Fills *options with the defaults (max_line 65536, max_pending 4096, mid_stream 0,
- * implicit_tls 0).
+ * implicit_tls 0, wanted_events POP3D_EVENTS_ALL).
  * After a +OK to STLS the session is in TLS: bytes fed next in a direction are taken as
  * TLS records (POP3D_EVENT_TLS) when they start like one (0x14-0x17 0x03), and otherwise as
  * the decrypted POP3 conversation, which is decoded as usual. */
@@ -533,8 +735,21 @@ POP3D_EXPORT const char* pop3d_field_name(uint32_t field) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_field_description(uint32_t field) POP3D_NOEXCEPT;
 POP3D_EXPORT int pop3d_field_type_of(uint32_t field) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_event_kind_name(uint32_t kind) POP3D_NOEXCEPT;
+/* The command table: verb ("" for NONE, "(unknown)" for UNKNOWN), the command of a verb in any
+ * case (POP3D_CMD_UNKNOWN if none; POP3D_CMD_NONE for ""), the POP3D_STATES_* where it is
+ * allowed, the capability it needs ("" none), and whether a +OK to it sent with
+ * `argument_count` arguments is followed by multi-line data (AUTH with no mechanism, LIST,
+ * UIDL and LANG without arguments, RETR, TOP, CAPA). */
 POP3D_EXPORT const char* pop3d_command_name(uint32_t command) POP3D_NOEXCEPT;
+POP3D_EXPORT uint32_t pop3d_command_from_verb(const char* verb, size_t length) POP3D_NOEXCEPT;
+POP3D_EXPORT uint32_t pop3d_command_states(uint32_t command) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_command_capability(uint32_t command) POP3D_NOEXCEPT;
+POP3D_EXPORT int pop3d_command_multiline(uint32_t command, size_t argument_count) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_state_name(uint32_t state) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_indicator_name(uint32_t indicator) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_response_code_name(uint32_t response_code) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_auth_result_name(uint32_t auth_result) POP3D_NOEXCEPT;
+POP3D_EXPORT const char* pop3d_auth_result_description(uint32_t auth_result) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_version(void) POP3D_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
 // The streaming session decoder: one object per TCP conversation.
+//
+// The supported API: pop3decode.h (the C ABI), session.hpp (Session, Options, Capabilities),
+// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, and in sasl.hpp
+// the base64 and verify_* functions. EventBuilder (event.hpp), parse.hpp and sasl::Exchange /
+// sasl::Step are internals that the fuzz targets and tests drive directly; they are installed
+// only because Session holds them by value, and may change in any release.
 #pragma once
 
 #include <array>
@@ -11,6 +17,7 @@
 #include <vector>
 
 #include "pop3decode/event.hpp"
+#include "pop3decode/parse.hpp"
 #include "pop3decode/sasl.hpp"
 
 namespace pop3decode {
@@ -20,6 +27,9 @@ struct Options {
   size_t max_pending = 4096;  // most outstanding commands remembered for matching
   bool mid_stream = false;    // the capture starts mid-conversation: resync both directions
   bool implicit_tls = false;  // bytes fed are the plaintext inside TLS (POP3S, port 995)
+  // Events the handler wants: event_bit(kind) ORed (0 means all). Unwanted events are not
+  // built; decoding and state are the same whatever is wanted.
+  uint32_t wanted_events = all_events;
 };
 
 // What one CAPA response advertised.
@@ -73,6 +83,10 @@ class Session {
   bool utf8() const noexcept { return utf8_; }
   bool gave_up() const noexcept { return gave_up_; }
   uint64_t offset(Direction d) const noexcept { return dir(d).offset; }
+  // The user whose mailbox is open: the authorization identity when the login named one
+  // (a PLAIN login with authzid alice by admin gives alice), else the authenticated user;
+  // before a login succeeds, empty. Unchanged between logins, so a consumer can show it on
+  // every event after the login at no cost.
   std::string_view user() const noexcept { return user_; }
   const Capabilities& capabilities(CapaPhase phase) const noexcept {
     return capabilities_[static_cast<size_t>(phase)];
@@ -91,7 +105,7 @@ class Session {
     F& fn;
   };
 
-  enum class Mode : uint8_t { lines, resync, tls, skip };
+  enum class Mode : uint8_t { lines, resync, tls };
   enum class ServerMode : uint8_t { greeting, status, data, unknown_data };
 
   struct DirectionState {
@@ -120,10 +134,31 @@ class Session {
     Command command = Command::none;
     bool has_argument = false;
     bool sasl = false;     // AUTH with a mechanism
-    std::string argument;  // USER/APOP name, PASS password
+    std::string argument;  // USER/APOP name, PASS password, mechanism, LANG tag, unknown verb
     std::string digest;    // APOP digest
     uint64_t offset = 0;
+    uint64_t message = 0;          // message number argument (transaction_message in flags)
+    uint64_t lines = 0;            // TOP line count (transaction_lines in flags)
+    uint32_t flags = 0;            // transaction_message, transaction_lines
     uint64_t unqueued_before = 0;  // overflowed commands sent just before this one
+  };
+
+  // The transaction whose answer is being read (its strings owned here).
+  struct OpenTransaction {
+    Transaction t;
+    std::string argument, code, description, mechanism, authcid, authzid;
+    bool active = false;
+  };
+
+  // What the status line answering a command decided (see status_line).
+  struct Answer {
+    Pending pending;  // a copy: the queue slot may be reused
+    bool matched = false;
+    ParsedStatus status;
+    int32_t response = -1;
+    bool multiline = false;
+    bool state_change = false;
+    bool login = false;  // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
   };
 
   // The commands waiting for their answers, oldest first: a ring of reused slots (strings
@@ -164,6 +199,19 @@ class Session {
   void server_line(const Line& line, EventHandler& h);
   void greeting_line(const Line& line, EventHandler& h);
   void status_line(const Line& line, EventHandler& h);
+  bool match_response(const Line& line, Answer& answer);
+  void response_items(Answer& answer);
+  void on_user(const Answer& answer);
+  void on_login(const Line& line, Answer& answer, EventHandler& h);
+  void on_sasl_end(const Line& line, Answer& answer, EventHandler& h);
+  void on_quit(Answer& answer);
+  void on_stls(const Line& line, Answer& answer);
+  void on_utf8(Answer& answer);
+  void on_stat(const Answer& answer);
+  AuthResult login_result(const Answer& answer, const Line& line);
+  void open_transaction(const Pending& pending);
+  void emit_transaction(EventHandler& h, uint32_t extra_flags = 0);
+  bool wanted(EventKind kind) const noexcept { return (wanted_ & event_bit(kind)) != 0; }
   void sasl_server_line(const Line& line, EventHandler& h);
   void data_line(const Line& line, EventHandler& h);
   void unknown_data_line(const Line& line, EventHandler& h);
@@ -172,9 +220,9 @@ class Session {
 
   void check_line_bytes(const Line& line, bool server = false);
   void sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent);
-  void end_exchange(const char* result, const Line* line, EventHandler& h, uint64_t request_id);
+  void end_exchange(AuthResult result, const Line* line, EventHandler& h, uint64_t request_id);
   void auth_result(std::string_view method, std::string_view user, std::string_view password,
-                   std::string_view secret, std::string_view authzid, std::string_view result,
+                   std::string_view secret, std::string_view authzid, AuthResult result,
                    std::optional<bool> verified, uint64_t steps, uint64_t offset,
                    uint64_t request_id, Command command, EventHandler& h);
   void state_changed(uint64_t offset, uint64_t request_id, EventHandler& h);
@@ -184,6 +232,8 @@ class Session {
   void give_up(Direction d, const Line& line);
 
   Options options_;
+  uint32_t wanted_ = all_events;
+  bool wanted_data_line_ = true;  // wanted(data_line), for the body fast path
   std::array<DirectionState, 2> directions_{};
   EventBuilder builder_;
 
@@ -213,6 +263,7 @@ class Session {
   uint64_t data_lines_ = 0;
   uint64_t data_octets_ = 0;
   Capabilities collecting_;
+  OpenTransaction open_;
 
   // SASL exchange in progress.
   std::optional<sasl::Exchange> exchange_;
