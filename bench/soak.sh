@@ -10,7 +10,8 @@
 # CAPTURE_DIR (default /tmp/pop3decode-soak) receives the generated captures, which are
 # deleted at the end unless KEEP=1. Environment: MB (default 1000: payload MB of the large
 # capture), SESSIONS (default 10000: N), PASSES ("plain" and/or "fields"; default "plain"),
-# CONFIGS (default "plugin builtin floor"), JOBS (runs at a time, default 2).
+# CONFIGS (default "plugin builtin floor"; also "plugin-noreassemble": the plugin without its
+# copies of retrieved messages), JOBS (runs at a time, default 2).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +57,7 @@ one_run() {
   capture=${1%%:*}; rest=${1#*:}; pass=${rest%%:*}; config=${rest#*:}
   case $config in
     plugin) opts="" ; field=pop3.request.command ;;
+    plugin-noreassemble) opts="-o pop3.reassemble:FALSE" ; field=pop3.request.command ;;
     builtin) opts="-d tcp.port==110,pop" ; field=pop.request.command ;;
     floor) opts="--disable-protocol pop3 --disable-protocol pop" ; field=tcp.len ;;
   esac
