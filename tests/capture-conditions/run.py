@@ -109,6 +109,20 @@ class Frame:
     __slots__ = ("number", "key", "conn", "side", "pop3", "gap", "tcp_lost", "links")
 
 
+def add_pop3(f, tree):
+    items = list(tree) if isinstance(tree, Obj) else []
+    for i, (k, v) in enumerate(items):
+        if k.endswith("_tree") or k in FRAME_FIELDS:
+            continue
+        sub = get(items[i + 1:i + 2], k + "_tree") if i + 1 < len(items) else None
+        f.pop3.append((k, canonical(v), canonical(sub)))
+    for k, v in walk(tree):
+        if k in ("pop3.response_to", "pop3.response_in") and v is not None:
+            f.links.append((k, int(v)))
+        elif k == "pop3.anomaly.gap":
+            f.gap = True
+
+
 def decode(text):
     """Frames of one tshark -T json run: TCP identity, pop3 top-level items, expert flags."""
     frames = {}
@@ -132,17 +146,9 @@ def decode(text):
                 f.side = a
                 f.tcp_lost = any(k == "tcp.analysis.lost_segment" for k, _ in walk(layer))
             elif name == "pop3":
-                items = list(layer)
-                for i, (k, v) in enumerate(items):
-                    if k.endswith("_tree") or k in FRAME_FIELDS:
-                        continue
-                    sub = get(items[i + 1:i + 2], k + "_tree") if i + 1 < len(items) else None
-                    f.pop3.append((k, canonical(v), canonical(sub)))
-                for k, v in walk(layer):
-                    if k in ("pop3.response_to", "pop3.response_in") and v is not None:
-                        f.links.append((k, int(v)))
-                    elif k == "pop3.anomaly.gap":
-                        f.gap = True
+                # Two pop3 trees in one frame come as a JSON array of objects.
+                for tree in (layer if not isinstance(layer, Obj) else [layer]):
+                    add_pop3(f, tree)
         frames[f.number] = f
     return frames
 
@@ -263,8 +269,13 @@ def run_capture(runner, capture, kinds, seeds):
     name = os.path.splitext(os.path.basename(capture))[0]
     keys = os.path.splitext(capture)[0] + ".keys"
     keys = keys if os.path.exists(keys) else None
-    original = summarise(runner.json(capture, keys))
     results = []
+    try:
+        original = summarise(runner.json(capture, keys))
+    except (RuntimeError, ValueError) as e:
+        r = Result(name, "original", 0)
+        r.error = "the original: %s" % e
+        return name, (set(), {}), [r]
     for kind in kinds:
         for seed in range(1, seeds + 1):
             r = Result(name, kind, seed)
@@ -275,7 +286,7 @@ def run_capture(runner, capture, kinds, seeds):
                 with open(out + ".json") as f:
                     sidecar = json.load(f)
                 compare(original, runner.json(out, keys), sidecar, r)
-            except (RuntimeError, subprocess.CalledProcessError) as e:
+            except (RuntimeError, ValueError, subprocess.CalledProcessError) as e:
                 r.error = str(e)
             results.append(r)
     return name, original, results
@@ -294,6 +305,7 @@ def main():
     ap.add_argument("--keep", metavar="DIR", help="keep the mangled copies here")
     ap.add_argument("--verbose", action="store_true", help="examples of every difference")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
 
     plugin = os.environ.get("POP3DECODE_PLUGIN", "")
     if not shutil.which("tshark") or not os.path.exists(plugin):
@@ -355,6 +367,7 @@ def main():
           "connection directions with different fields)")
     for kind in kinds:
         rs = [r for r in all_results if r.kind == kind]
+        print("  %-6s %3d copies without any change" % (kind, sum(r.changes == 0 for r in rs)))
         print("  %-6s %3d / %3d failing; pairings kept %5d, lost %4d, lost (dropped) %3d, "
               "WRONG %3d; fields different %3d of %4d; most WRONG in one copy %d; drops %d "
               "(by pop3 %d, by TCP only %d, SILENT %d)" % (
