@@ -19,10 +19,11 @@ type. Kinds (R is the probability per candidate; defaults in RATES):
          client sent payload; the server is the side that answered the SYN, else port 110/995) is moved before the last segment of what it answers, together with
          that side's packets in between (its ACK of the command), in their order. Each
          direction keeps its own order; only the interleaving changes.
-  loss   segments with payload and without SYN, FIN or RST are dropped (default 2 %). SYN,
-         FIN, RST and pure ACKs are never dropped: the connection's start and end stay in the
-         capture, so a loss is always a hole inside a stream that TCP can see (a later segment
-         or the FIN is past it), never a stream that vanishes or a missing tail.
+  loss   segments with payload and without SYN, FIN or RST are dropped (default 2 %), and only
+         those that a later segment (payload or FIN) of the same side follows. SYN, FIN, RST and
+         pure ACKs are never dropped: the connection's start and end stay in the capture, and a
+         loss is always a hole inside a stream that TCP can see, never a stream that vanishes or
+         a missing tail (which nothing in the capture could show).
 
 Timestamps: the packets keep the capture's timestamps in file order (the output's timestamps
 are the sorted timestamps of the packets it holds), as a capture that recorded the packets in
@@ -318,10 +319,23 @@ def mangle(kind, packets, rng, rate):
         changes.reverse()
 
     elif kind == "loss":
+        # Only segments that a later segment (payload or FIN) of the same side follows: a lost
+        # tail before an RST or the end of the capture is a hole that nothing can show.
+        followed, seen = set(), set()
+        for p in reversed(order):
+            t = p.tcp
+            if t:
+                key = (t.connection, t.side)
+                if key in seen:
+                    followed.add(id(p))
+                if t.payload_or_fin:
+                    seen.add(key)
         kept = []
         for p in order:
             t = p.tcp
-            if t and t.length > 0 and not t.flags & 0x07 and rng.random() < rate:
+            # The draw comes first, so that the same seed draws for the same packets.
+            if (t and t.length > 0 and not t.flags & 0x07 and rng.random() < rate
+                    and id(p) in followed):
                 changes.append({"op": "drop", "original": p.index, "packet": t.describe()})
                 continue
             kept.append(p)

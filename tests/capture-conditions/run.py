@@ -23,7 +23,8 @@ their key log):
   changes), and it still catches a line decoded twice, lost, misparsed or flagged differently.
 - Losses (loss mangling only). A dropped segment is "reported" when a later frame of the same
   direction of its connection carries pop3.anomaly.gap ("by pop3") or only TCP's
-  tcp.analysis.lost_segment ("by TCP only"); otherwise it is "SILENT".
+  tcp.analysis.lost_segment (or the other direction's tcp.analysis.ack_lost_segment) ("by TCP
+  only"); otherwise it is "SILENT".
 
 A copy passes when, without loss, every field multiset and every pairing equals the
 original's (nothing lost, nothing WRONG); with loss, no pairing is WRONG and no drop is SILENT.
@@ -106,7 +107,8 @@ def canonical(node):
 
 
 class Frame:
-    __slots__ = ("number", "key", "conn", "side", "pop3", "gap", "tcp_lost", "links")
+    __slots__ = ("number", "key", "conn", "side", "pop3", "gap", "tcp_lost", "tcp_ack_lost",
+                 "links")
 
 
 def add_pop3(f, tree):
@@ -129,7 +131,7 @@ def decode(text):
     for packet in json.loads(text, object_pairs_hook=pairs_hook) if text.strip() else []:
         layers = get(get(packet, "_source"), "layers")
         f = Frame()
-        f.pop3, f.links, f.gap, f.tcp_lost = [], [], False, False
+        f.pop3, f.links, f.gap, f.tcp_lost, f.tcp_ack_lost = [], [], False, False, False
         f.key = f.conn = f.side = None
         src = dst = None
         for name, layer in layers:
@@ -144,7 +146,9 @@ def decode(text):
                 f.key = (a, b, int(seq))
                 f.conn = (a, b) if a < b else (b, a)
                 f.side = a
-                f.tcp_lost = any(k == "tcp.analysis.lost_segment" for k, _ in walk(layer))
+                keys = {k for k, _ in walk(layer)}
+                f.tcp_lost = "tcp.analysis.lost_segment" in keys
+                f.tcp_ack_lost = "tcp.analysis.ack_lost_segment" in keys
             elif name == "pop3":
                 # Two pop3 trees in one frame come as a JSON array of objects.
                 for tree in (layer if not isinstance(layer, Obj) else [layer]):
@@ -227,9 +231,13 @@ def compare(original, mangled, sidecar, result):
             later = [f for f in frames.values()
                      if f.key and f.key[0] == p["src"] and f.key[1] == p["dst"]
                      and 0 < ((f.key[2] - p["seq"]) & 0xFFFFFFFF) < 0x80000000]
+            # The other side's ACK of the bytes ("ACKed unseen segment") when no later
+            # segment of this side shows the hole (the last data before an RST).
+            acks = [f for f in frames.values()
+                    if f.key and f.key[0] == p["dst"] and f.key[1] == p["src"] and f.tcp_ack_lost]
             if any(f.gap for f in later):
                 result.by_pop3 += 1
-            elif any(f.tcp_lost for f in later):
+            elif any(f.tcp_lost for f in later) or acks:
                 result.by_tcp += 1
             else:
                 result.silent += 1
