@@ -33,7 +33,7 @@ chmod a+r "$dir"/*.pcap
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"; [ "${KEEP:-0}" = 1 ] || rm -f "$dir"/soak.pcap "$dir"/sessions-n.pcap "$dir"/sessions-2n.pcap' EXIT
-wsver=$(tshark --version | head -n 1 | sed -E 's/.* ([0-9]+)\.([0-9]+)\..*/\1.\2/')
+wsver=$(tshark --version 2>/dev/null | head -n 1 | sed -E 's/.* ([0-9]+)\.([0-9]+)\..*/\1.\2/')
 mkdir -p "$work/plugins/$wsver/epan" "$work/home"
 cp "$plugin" "$work/plugins/$wsver/epan/"
 chmod -R a+rwX "$work"
