@@ -13,7 +13,12 @@ their key log):
   moved or repeated packet keeps. A pairing of the copy is "kept" when the original has it,
   "WRONG" when it does not (the answer is linked to another command, or a command to another
   answer); an original pairing the copy lacks is "lost" ("lost (dropped)" when one of its two
-  frames was dropped by the loss mangling).
+  frames was dropped by the loss mangling). A line split over several segments is shown in the
+  frame that completes it, which reordering changes: so a pairing also counts as kept when its
+  answer and its command lie in the same turns (runs of one side's segments with no payload of
+  the other side between them, in the original) as an original pairing's. Two answers in
+  different segments of one turn linked to each other's commands, both in one turn of the other
+  side, are therefore not told apart.
 - Fields. Every top-level item of the pop3 tree with its whole subtree (values of every field,
   expert items included; pop3.response_in, pop3.response_to and pop3.time left out, they name
   frames and times), as a multiset per TCP connection and direction. "Equal" means the two
@@ -108,7 +113,7 @@ def canonical(node):
 
 class Frame:
     __slots__ = ("number", "key", "conn", "side", "pop3", "gap", "tcp_lost", "tcp_ack_lost",
-                 "links")
+                 "links", "length")
 
 
 def add_pop3(f, tree):
@@ -133,6 +138,7 @@ def decode(text):
         f = Frame()
         f.pop3, f.links, f.gap, f.tcp_lost, f.tcp_ack_lost = [], [], False, False, False
         f.key = f.conn = f.side = None
+        f.length = 0
         src = dst = None
         for name, layer in layers:
             if name == "frame":
@@ -146,6 +152,7 @@ def decode(text):
                 f.key = (a, b, int(seq))
                 f.conn = (a, b) if a < b else (b, a)
                 f.side = a
+                f.length = int(get(layer, "tcp.len") or 0)
                 keys = {k for k, _ in walk(layer)}
                 f.tcp_lost = "tcp.analysis.lost_segment" in keys
                 f.tcp_ack_lost = "tcp.analysis.ack_lost_segment" in keys
@@ -178,6 +185,7 @@ class Result:
         self.fields_equal = self.fields_different = 0
         self.drops = self.by_pop3 = self.by_tcp = self.silent = 0
         self.changes = 0
+        self.moved = 0
         self.error = None
         self.examples = []
 
@@ -194,10 +202,51 @@ class Result:
         return self.wrong > 0 or self.lost > 0 or self.fields_different > 0
 
 
+def turns(frames):
+    """For each side of each connection of the original, its turns: (first seq, end seq) of
+    each run of that side's payload segments with no payload of the other side between them
+    (file order). A line split over segments of one turn may be shown in any of them."""
+    runs = {}
+    last_side = {}
+    for number in sorted(frames):
+        f = frames[number]
+        if not f.key or f.length == 0:
+            continue
+        side = (f.key[0], f.key[1])
+        if last_side.get(f.conn) != side:
+            runs.setdefault(side, []).append([f.key[2], f.key[2] + f.length])
+            last_side[f.conn] = side
+        else:
+            run = runs[side][-1]
+            run[1] = max(run[1], f.key[2] + f.length)
+    return runs
+
+
+def turn_of(runs, key):
+    """(side, index of the turn) holding a frame's sequence number, or the key itself."""
+    if not isinstance(key, tuple) or len(key) != 3 or key[0] == "frame":
+        return key
+    for i, (start, end) in enumerate(runs.get((key[0], key[1]), ())):
+        if 0 <= ((key[2] - start) & 0xFFFFFFFF) < ((end - start) & 0xFFFFFFFF) or key[2] == start:
+            return (key[0], key[1], "turn", i)
+    return key
+
+
 def compare(original, mangled, sidecar, result):
-    o_pairs, o_fields = original
+    o_pairs, o_fields, o_turns = original
     frames = mangled
     m_pairs, m_fields = summarise(frames)
+    # A pairing whose answer and command lie in the same turns as an original pairing is the
+    # same pairing shown in another frame of those turns (reordered segments complete a line
+    # in another frame): kept, not lost and WRONG.
+    o_by_turn = {(turn_of(o_turns, a), turn_of(o_turns, c)) for a, c in o_pairs}
+    m_by_turn = {(turn_of(o_turns, a), turn_of(o_turns, c)) for a, c in m_pairs}
+    moved_m = {p for p in m_pairs - o_pairs
+               if (turn_of(o_turns, p[0]), turn_of(o_turns, p[1])) in o_by_turn}
+    moved_o = {p for p in o_pairs - m_pairs
+               if (turn_of(o_turns, p[0]), turn_of(o_turns, p[1])) in m_by_turn}
+    result.moved = len(moved_m)
+    m_pairs = (m_pairs - moved_m) | moved_o
     dropped = {(c["packet"]["src"], c["packet"]["dst"], c["packet"]["seq"])
                for c in sidecar["changes"] if c["op"] == "drop"}
     result.changes = len(sidecar["changes"])
@@ -279,11 +328,12 @@ def run_capture(runner, capture, kinds, seeds):
     keys = keys if os.path.exists(keys) else None
     results = []
     try:
-        original = summarise(runner.json(capture, keys))
+        original_frames = runner.json(capture, keys)
+        original = summarise(original_frames) + (turns(original_frames),)
     except (RuntimeError, ValueError) as e:
         r = Result(name, "original", 0)
         r.error = "the original: %s" % e
-        return name, (set(), {}), [r]
+        return name, (set(), {}, {}), [r]
     for kind in kinds:
         for seed in range(1, seeds + 1):
             r = Result(name, kind, seed)
@@ -343,7 +393,7 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = [pool.submit(run_capture, runner, c, kinds, args.seeds) for c in captures]
             for future in futures:
-                name, (o_pairs, o_fields), results = future.result()
+                name, (o_pairs, o_fields, _), results = future.result()
                 all_results.extend(results)
                 print("\n%s: %d pairings, %d connection directions with pop3 items" % (
                     name, len(o_pairs), len(o_fields)))
@@ -351,8 +401,9 @@ def main():
                     if r.error:
                         print("  %-6s seed %d: ERROR %s" % (r.kind, r.seed, r.error))
                         continue
-                    line = ("  %-6s seed %d: %2d changes; pairings kept %3d, lost %3d, WRONG %2d"
-                            % (r.kind, r.seed, r.changes, r.kept, r.lost, r.wrong))
+                    line = ("  %-6s seed %d: %2d changes; pairings kept %3d (%d in another frame of "
+                            "the same turns), lost %3d, WRONG %2d"
+                            % (r.kind, r.seed, r.changes, r.kept, r.moved, r.lost, r.wrong))
                     if r.kind == "loss":
                         line += ", lost (dropped) %d; drops %d: by pop3 %d, by TCP only %d, " \
                                 "SILENT %d" % (r.lost_dropped, r.drops, r.by_pop3, r.by_tcp,
