@@ -8,6 +8,7 @@ with text parts (some lines starting with ".", dot-stuffed on the wire) and base
 in 76-character lines. Deterministic for a given --seed.
 
   make-captures.py many OUT.pcap [--mb 100]      # thousands of sessions, interleaved
+  make-captures.py many OUT.pcap --sessions 10000 --empty-share 1   # exactly N sessions
   make-captures.py single OUT.pcap --mb 20        # one session, one RETR of about 20 MB
 """
 
@@ -263,18 +264,20 @@ def session(pcap, index, rng, messages):
     yield from c.close()
 
 
-def many(pcap, rng, target_bytes, concurrent):
-    """Sessions (60% polling an empty mailbox, the others fetching 1..8 messages),
-    `concurrent` at a time, their packets interleaved."""
+def many(pcap, rng, target_bytes, concurrent, max_sessions=None, empty_share=0.6):
+    """Sessions (`empty_share` polling an empty mailbox, the others fetching 1..8 messages),
+    `concurrent` at a time, their packets interleaved; until `target_bytes` of payload or
+    `max_sessions` sessions."""
     active = []
     index = 0
     payload = 0
     sessions = 0
     while True:
-        while len(active) < concurrent and payload < target_bytes:
+        while len(active) < concurrent and payload < target_bytes and (
+                max_sessions is None or sessions < max_sessions):
             index += 1
             # Most connections are clients polling an empty mailbox.
-            count = 0 if rng.random() < 0.6 else rng.randint(1, 8)
+            count = 0 if rng.random() < empty_share else rng.randint(1, 8)
             msgs = [message(s, rng) for s in message_sizes(rng, count)]
             payload += sum(len(m) for m in msgs) + 600
             active.append(session(pcap, index, rng, msgs))
@@ -314,12 +317,16 @@ def main():
     ap.add_argument("--mb", type=float, default=100, help="payload size in MB (10^6 bytes)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--concurrent", type=int, default=24, help="sessions open at once (many)")
+    ap.add_argument("--sessions", type=int, help="stop after this many sessions (many)")
+    ap.add_argument("--empty-share", type=float, default=0.6,
+                    help="share of sessions polling an empty mailbox (many)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with open(args.output, "wb") as f:
         pcap = Pcap(f)
         if args.kind == "many":
-            n = many(pcap, rng, int(args.mb * 1e6), args.concurrent)
+            target = int(args.mb * 1e6) if args.sessions is None else float("inf")
+            n = many(pcap, rng, target, args.concurrent, args.sessions, args.empty_share)
             what = f"{n} sessions"
         else:
             n = single(pcap, rng, int(args.mb * 1e6))
