@@ -290,6 +290,9 @@ POP3D_EXPORT const char* pop3d_state_name(uint32_t state) noexcept {
 POP3D_EXPORT const char* pop3d_version(void) noexcept {
   return POP3D_VERSION_STRING;
 }
+POP3D_EXPORT uint32_t pop3d_version_number(void) noexcept {
+  return POP3D_VERSION_NUMBER;
+}
 
 POP3D_EXPORT int pop3d_verify_apop(const char* timestamp, size_t timestamp_length,
                                    const char* password, size_t password_length,

@@ -38,10 +38,20 @@ extern "C" {
 #define POP3D_NOEXCEPT
 #endif
 
+/* The one place the version is written: the build (CMake, pkg-config, the SONAME
+ * libpop3decode.so.<MAJOR>) reads these three lines. A new MAJOR breaks the ABI. */
 #define POP3D_VERSION_MAJOR 1
 #define POP3D_VERSION_MINOR 0
 #define POP3D_VERSION_PATCH 0
-#define POP3D_VERSION_STRING "1.0.0"
+#define POP3D_STRINGIFY_(x) #x
+#define POP3D_STRINGIFY(x) POP3D_STRINGIFY_(x)
+/* "MAJOR.MINOR.PATCH" */
+#define POP3D_VERSION_STRING           \
+  POP3D_STRINGIFY(POP3D_VERSION_MAJOR) \
+  "." POP3D_STRINGIFY(POP3D_VERSION_MINOR) "." POP3D_STRINGIFY(POP3D_VERSION_PATCH)
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in #if */
+#define POP3D_VERSION_NUMBER \
+  (POP3D_VERSION_MAJOR * 10000 + POP3D_VERSION_MINOR * 100 + POP3D_VERSION_PATCH)
 
 /* ---------------------------------------------------------------------------------------------
  * Anomaly table: X(ID, name, severity, group, description)
@@ -535,7 +545,10 @@ POP3D_EXPORT int pop3d_field_type_of(uint32_t field) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_event_kind_name(uint32_t kind) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_command_name(uint32_t command) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_state_name(uint32_t state) POP3D_NOEXCEPT;
+/* The version of the library linked at run time (which may be newer than the header the
+ * program was compiled with): POP3D_VERSION_STRING and POP3D_VERSION_NUMBER of its build. */
 POP3D_EXPORT const char* pop3d_version(void) POP3D_NOEXCEPT;
+POP3D_EXPORT uint32_t pop3d_version_number(void) POP3D_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------
  * Credential verification (pure functions; all inputs borrowed for the call only).

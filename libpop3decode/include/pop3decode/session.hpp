@@ -23,7 +23,7 @@ struct Options {
 };
 
 // What one CAPA response advertised.
-struct Capabilities {
+struct POP3D_EXPORT Capabilities {
   bool seen = false;
   std::vector<std::string> names;            // upper-cased capability names
   std::vector<std::string> sasl_mechanisms;  // upper-cased
@@ -42,7 +42,7 @@ enum class CapaPhase : uint8_t {
 // Feeds bytes per direction in capture order and any chunking; calls the handler with events
 // whose offsets are absolute stream offsets, identical however the input is split.
 // Copyable: a copy is an independent snapshot (used to replay a frame from saved state).
-class Session {
+class POP3D_EXPORT Session {
  public:
   explicit Session(Options options = {});
 
