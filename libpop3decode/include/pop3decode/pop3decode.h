@@ -490,7 +490,8 @@ typedef enum pop3d_command {
  *
  * Non-zero stops: the call that delivered the event returns POP3D_ERR_CALLBACK, and nothing
  * is lost:
- * - feed stops decoding at the end of the line that produced the event. The number of bytes
+ * - feed stops decoding at the end of the line that produced the event (bytes reported as
+ *   they arrive, TLS and SKIPPED, are consumed whole). The number of bytes
  *   it decoded is returned through pop3d_session_feed2's *consumed (and is also how far
  *   pop3d_session_offset advanced); the caller feeds the rest (data + consumed) later, or not.
  * - The events of that same line (or of the same gap, or finish) that come after the stopping

@@ -58,7 +58,8 @@ class POP3D_EXPORT Session {
   // Returns the number of bytes consumed: all of them, unless a handler called stop(). Then
   // decoding stops after the line that produced the event being handled (the rest of that
   // line's events are still delivered) and the bytes after that line are not consumed: feed
-  // them again, in a later call, to go on exactly as if there had been no stop.
+  // them again, in a later call, to go on exactly as if there had been no stop. (Bytes
+  // reported as they arrive, TLS records or skipped non-POP3 traffic, are consumed whole.)
   size_t feed(Direction direction, std::string_view bytes, EventHandler& handler);
   // Called from a handler during feed: see feed. During gap and finish it has no effect (each
   // is one unit: all its events are delivered).
