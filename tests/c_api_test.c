@@ -131,6 +131,304 @@ static int on_transaction(void* user_data, const pop3d_event* event) {
   return 0;
 }
 
+/* ---- stop and resume ----------------------------------------------------------------------
+ * An event log: every field of every event, bytes included, so that two runs compare exactly. */
+struct event_log {
+  char* bytes;
+  size_t length, capacity;
+  int events;
+};
+
+static void log_append(struct event_log* log, const void* bytes, size_t length) {
+  if (log->length + length > log->capacity) {
+    size_t capacity = log->capacity ? log->capacity : 4096;
+    while (log->length + length > capacity) capacity *= 2;
+    log->bytes = (char*)realloc(log->bytes, capacity);
+    if (log->bytes == NULL) abort();
+    log->capacity = capacity;
+  }
+  if (length) memcpy(log->bytes + log->length, bytes, length);
+  log->length += length;
+}
+
+static void log_number(struct event_log* log, unsigned long long number) {
+  char text[32];
+  int n = snprintf(text, sizeof text, "%llu,", number);
+  log_append(log, text, (size_t)n);
+}
+
+static void log_bytes(struct event_log* log, const uint8_t* bytes, size_t length) {
+  log_number(log, length);
+  log_append(log, bytes, length);
+}
+
+static void log_event(struct event_log* log, const pop3d_event* e) {
+  size_t i;
+  ++log->events;
+  log_number(log, e->kind);
+  log_number(log, e->direction);
+  log_number(log, e->offset);
+  log_number(log, e->length);
+  log_bytes(log, e->line, e->line_length);
+  log_bytes(log, e->data, e->data_length);
+  log_number(log, e->request_id);
+  log_number(log, e->command);
+  log_number(log, e->piece);
+  log_number(log, e->item_count);
+  for (i = 0; i < e->item_count; ++i) {
+    const pop3d_item* item = &e->items[i];
+    log_number(log, item->field);
+    log_number(log, (unsigned long long)(item->parent + 1));
+    log_number(log, item->source);
+    log_number(log, item->flags);
+    log_number(log, item->offset);
+    log_number(log, item->length);
+    log_number(log, item->number);
+    log_bytes(log, item->text, item->text_length);
+  }
+  log_number(log, e->buffer_count);
+  for (i = 0; i < e->buffer_count; ++i) {
+    log_bytes(log, e->buffers[i].data, e->buffers[i].length);
+    log_number(log, e->buffers[i].origin_offset);
+    log_number(log, e->buffers[i].origin_length);
+  }
+  log_number(log, e->anomaly_count);
+  for (i = 0; i < e->anomaly_count; ++i) {
+    log_number(log, e->anomalies[i].anomaly);
+    log_number(log, e->anomalies[i].offset);
+    log_number(log, e->anomalies[i].length);
+  }
+  log_append(log, "\n", 1);
+}
+
+/* Stops at the events numbered in [stop_from, stop_to] (1-based, counted over the run). */
+struct stopper {
+  struct event_log log;
+  int stop_from, stop_to, stops;
+};
+
+static int on_event_stopping(void* user_data, const pop3d_event* event) {
+  struct stopper* st = (struct stopper*)user_data;
+  log_event(&st->log, event);
+  if (st->log.events >= st->stop_from && st->log.events <= st->stop_to) {
+    ++st->stops;
+    return 1;
+  }
+  return 0;
+}
+
+/* A conversation with every kind of unit: greeting, commands, multi-line data with a stuffed
+ * dot, SASL with decoded buffers, several events from one line (PASS: status, state, auth
+ * result), a gap, pipelined commands, and a partial line left for finish. Steps are fed in
+ * order; a step of length 0 with gap > 0 is a gap. */
+struct step {
+  uint32_t direction;
+  const char* text;
+  uint64_t gap;
+};
+
+static const struct step conversation[] = {
+    {POP3D_SERVER_TO_CLIENT, "+OK ready <1.2@host>\r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, "CAPA\r\nUSER alice\r\nPASS wonderland\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "+OK\r\nSASL PLAIN\r\nUSER\r\n.\r\n+OK\r\n-ERR [AUTH] no\r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, "AUTH PLAIN\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "+ \r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "+OK logged in\r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, "LIST\r\nRETR 1\r\nNOOP\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "+OK 1 messages\r\n1 120\r\n.\r\n+OK 120 octets\r\nSubject: x\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "\r\n..stuffed\r\nbody\r\n.\r\n+OK\r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, NULL, 7},
+    {POP3D_CLIENT_TO_SERVER, "tail\r\nSTAT\r\n", 0},
+    {POP3D_SERVER_TO_CLIENT, "+OK 1 120\r\n", 0},
+    {POP3D_CLIENT_TO_SERVER, "QUIT\r\nQU", 0},
+};
+
+/* Feeds the conversation; after each stop, goes on as the header says: feed the bytes not
+ * consumed, and after gap or finish resume until nothing is held. */
+static void run_conversation(struct stopper* st, int use_feed2) {
+  pop3d_session* session = pop3d_session_new(NULL);
+  size_t k;
+  int rc;
+  for (k = 0; k < sizeof conversation / sizeof conversation[0]; ++k) {
+    const struct step* step = &conversation[k];
+    if (step->text == NULL) {
+      rc = pop3d_session_gap(session, step->direction, step->gap, on_event_stopping, st);
+      while (rc == POP3D_ERR_CALLBACK) rc = pop3d_session_resume(session, on_event_stopping, st);
+      CHECK(rc == POP3D_OK);
+      continue;
+    }
+    {
+      const uint8_t* data = (const uint8_t*)step->text;
+      size_t left = strlen(step->text);
+      int rounds = 0;
+      do {
+        size_t consumed = 0;
+        if (use_feed2) {
+          rc = pop3d_session_feed2(session, step->direction, data, left, on_event_stopping, st,
+                                   &consumed);
+        } else {
+          uint64_t before = pop3d_session_offset(session, step->direction);
+          rc = pop3d_session_feed(session, step->direction, data, left, on_event_stopping, st);
+          consumed = (size_t)(pop3d_session_offset(session, step->direction) - before);
+        }
+        CHECK(rc == POP3D_OK || rc == POP3D_ERR_CALLBACK);
+        CHECK(consumed <= left);
+        CHECK(rc == POP3D_ERR_CALLBACK || consumed == left);
+        data += consumed;
+        left -= consumed;
+      } while ((left > 0 || rc == POP3D_ERR_CALLBACK) && ++rounds < 1000 &&
+               (left > 0 ||
+                (rc = pop3d_session_resume(session, on_event_stopping, st)) == POP3D_ERR_CALLBACK));
+      CHECK(rc == POP3D_OK);
+    }
+  }
+  rc = pop3d_session_finish(session, on_event_stopping, st);
+  while (rc == POP3D_ERR_CALLBACK) rc = pop3d_session_resume(session, on_event_stopping, st);
+  CHECK(rc == POP3D_OK);
+  CHECK(pop3d_session_held_events(session) == 0);
+  pop3d_session_free(session);
+}
+
+static int logs_equal(const struct event_log* a, const struct event_log* b) {
+  return a->events == b->events && a->length == b->length &&
+         memcmp(a->bytes, b->bytes, a->length) == 0;
+}
+
+static void test_stop_and_resume(void) {
+  struct stopper reference, run;
+  int index, use_feed2;
+  memset(&reference, 0, sizeof reference);
+  run_conversation(&reference, 1);
+  CHECK(reference.stops == 0);
+  CHECK(reference.log.events > 30);
+  for (use_feed2 = 0; use_feed2 <= 1; ++use_feed2) {
+    /* One stop, at every event index in turn. */
+    for (index = 1; index <= reference.log.events; ++index) {
+      memset(&run, 0, sizeof run);
+      run.stop_from = run.stop_to = index;
+      run_conversation(&run, use_feed2);
+      CHECK(run.stops == 1);
+      if (!logs_equal(&reference.log, &run.log))
+        fprintf(stderr, "stop at event %d (feed2 %d): events differ\n", index, use_feed2);
+      CHECK(logs_equal(&reference.log, &run.log));
+      free(run.log.bytes);
+    }
+    /* A stop at every event. */
+    memset(&run, 0, sizeof run);
+    run.stop_from = 1;
+    run.stop_to = reference.log.events;
+    run_conversation(&run, use_feed2);
+    CHECK(run.stops == reference.log.events);
+    CHECK(logs_equal(&reference.log, &run.log));
+    free(run.log.bytes);
+  }
+  free(reference.log.bytes);
+}
+
+/* What a stop leaves: the events of the line after the stopping one are held, the next line
+ * is not decoded, and the caller learns where decoding stopped. */
+static void test_stop_position(void) {
+  struct stopper st;
+  pop3d_session* session = pop3d_session_new(NULL);
+  const char* greeting = "+OK hi\r\n";
+  const char* client = "USER a\r\nPASS b\r\n";
+  const char* answers = "+OK\r\n+OK in\r\nnext\r\n";
+  size_t consumed = 99;
+  memset(&st, 0, sizeof st);
+  CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)greeting,
+                           strlen(greeting), NULL, NULL) == POP3D_OK);
+  CHECK(pop3d_session_feed2(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)client, strlen(client),
+                            NULL, NULL, &consumed) == POP3D_OK);
+  CHECK(consumed == strlen(client));
+  /* "+OK in" answers PASS: a STATUS, then STATE and AUTH_RESULT from the same line. Stop at
+   * the STATUS (the 2nd event of this call). */
+  st.stop_from = st.stop_to = 2;
+  CHECK(pop3d_session_feed2(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)answers,
+                            strlen(answers), on_event_stopping, &st,
+                            &consumed) == POP3D_ERR_CALLBACK);
+  CHECK(consumed == strlen("+OK\r\n+OK in\r\n"));
+  CHECK(st.log.events == 2);
+  CHECK(pop3d_session_held_events(session) == 2);
+  CHECK(pop3d_session_offset(session, POP3D_SERVER_TO_CLIENT) ==
+        strlen(greeting) + strlen("+OK\r\n+OK in\r\n"));
+  /* The state already changed with the line. */
+  CHECK(pop3d_session_state(session) == POP3D_STATE_TRANSACTION);
+  {
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    CHECK(pop3d_session_resume(session, on_event, &s) == POP3D_OK);
+    CHECK(s.events == 2 && s.states == 1 && s.auth_results == 1);
+    CHECK(pop3d_session_held_events(session) == 0);
+    CHECK(pop3d_session_resume(session, on_event, &s) == POP3D_OK);
+    CHECK(s.events == 2);
+  }
+  pop3d_session_free(session);
+  free(st.log.bytes);
+}
+
+/* ---- re-entrancy ------------------------------------------------------------------------ */
+struct reentry {
+  pop3d_session* session;
+  int feed, feed2, gap, finish, resume, add_password, clone_null, events;
+};
+
+static int on_event_reentering(void* user_data, const pop3d_event* event) {
+  struct reentry* r = (struct reentry*)user_data;
+  size_t consumed = 1;
+  (void)event;
+  ++r->events;
+  r->feed += pop3d_session_feed(r->session, 0, (const uint8_t*)"NOOP\r\n", 6, NULL, NULL) ==
+             POP3D_ERR_REENTRANT;
+  r->feed2 += pop3d_session_feed2(r->session, 0, (const uint8_t*)"NOOP\r\n", 6, NULL, NULL,
+                                  &consumed) == POP3D_ERR_REENTRANT &&
+              consumed == 0;
+  r->gap += pop3d_session_gap(r->session, 0, 5, NULL, NULL) == POP3D_ERR_REENTRANT;
+  r->finish += pop3d_session_finish(r->session, NULL, NULL) == POP3D_ERR_REENTRANT;
+  r->resume += pop3d_session_resume(r->session, NULL, NULL) == POP3D_ERR_REENTRANT;
+  r->add_password += pop3d_session_add_password(r->session, "u", 1, "p", 1) == POP3D_ERR_REENTRANT;
+  r->clone_null += pop3d_session_clone(r->session) == NULL;
+  pop3d_session_free(r->session); /* refused: the session lives on */
+  /* Reading is allowed. */
+  CHECK(pop3d_session_offset(r->session, POP3D_CLIENT_TO_SERVER) <= 12);
+  return 0;
+}
+
+static void test_reentrancy(void) {
+  struct reentry r;
+  struct seen s;
+  memset(&r, 0, sizeof r);
+  memset(&s, 0, sizeof s);
+  r.session = pop3d_session_new(NULL);
+  CHECK(pop3d_session_feed(r.session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)"NOOP\r\nSTAT\r\n",
+                           12, on_event_reentering, &r) == POP3D_OK);
+  CHECK(r.events == 2);
+  CHECK(r.feed == 2 && r.feed2 == 2 && r.gap == 2 && r.finish == 2 && r.resume == 2);
+  CHECK(r.add_password == 2 && r.clone_null == 2);
+  /* Nothing the callback attempted happened: only the two commands were decoded. */
+  CHECK(pop3d_session_offset(r.session, POP3D_CLIENT_TO_SERVER) == 12);
+  CHECK(pop3d_session_feed(r.session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)"QUIT\r\n", 6,
+                           on_event, &s) == POP3D_OK);
+  CHECK(s.commands == 1);
+  pop3d_session_free(r.session);
+}
+
+static void test_status_names(void) {
+  int status;
+  int named = 0;
+  for (status = -16; status <= 1; ++status) {
+    const char* name = pop3d_status_name(status);
+    CHECK((name == NULL) == (pop3d_status_description(status) == NULL));
+    named += name != NULL;
+  }
+  CHECK(named == 7);
+  CHECK(strcmp(pop3d_status_name(POP3D_OK), "ok") == 0);
+  CHECK(strcmp(pop3d_status_name(POP3D_ERR_CALLBACK), "callback") == 0);
+  CHECK(strcmp(pop3d_status_name(POP3D_ERR_REENTRANT), "reentrant") == 0);
+  CHECK(strcmp(pop3d_status_name(POP3D_ERR_INTERNAL), "internal") == 0);
+  CHECK(pop3d_status_name(-4) == NULL); /* retired */
+}
+
 static int feed(pop3d_session* session, uint32_t dir, const char* text, struct seen* s) {
   return pop3d_session_feed(session, dir, (const uint8_t*)text, strlen(text), on_event, s);
 }
@@ -182,10 +480,22 @@ int main(void) {
   CHECK(pop3d_session_finish(copy, on_event, &s) == POP3D_OK);
   pop3d_session_free(copy);
 
-  /* A callback that asks to stop. */
+  /* A callback that asks to stop: at the first NOOP; the second is not decoded until fed
+   * again. */
   s.stops_after = s.events + 1;
+  s.commands = 0;
   CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "NOOP\r\nNOOP\r\n", &s) == POP3D_ERR_CALLBACK);
+  CHECK(s.commands == 1 && s.last_request == 4);
+  CHECK(pop3d_session_offset(session, POP3D_CLIENT_TO_SERVER) == 35 + 6);
+  s.stops_after = 0;
+  CHECK(feed(session, POP3D_CLIENT_TO_SERVER, "NOOP\r\n", &s) == POP3D_OK);
+  CHECK(s.commands == 2 && s.last_request == 5);
   pop3d_session_free(session);
+
+  test_stop_position();
+  test_stop_and_resume();
+  test_reentrancy();
+  test_status_names();
 
   /* Errors are values. */
   CHECK(pop3d_session_feed(NULL, 0, NULL, 0, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
@@ -223,6 +533,9 @@ int main(void) {
   CHECK(strcmp(pop3d_state_name(POP3D_STATE_UPDATE), "UPDATE") == 0);
   CHECK(strcmp(pop3d_event_kind_name(POP3D_EVENT_DATA_END), "data_end") == 0);
   CHECK(strcmp(pop3d_version(), POP3D_VERSION_STRING) == 0);
+  CHECK(pop3d_version_number() == POP3D_VERSION_NUMBER);
+  CHECK(POP3D_VERSION_NUMBER ==
+        POP3D_VERSION_MAJOR * 10000 + POP3D_VERSION_MINOR * 100 + POP3D_VERSION_PATCH);
 
   /* Enums and their names. */
   CHECK(strcmp(pop3d_auth_result_name(POP3D_AUTH_SUCCESS), "success") == 0);

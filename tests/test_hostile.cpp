@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <new>
 #include <string>
 #include <vector>
@@ -299,13 +300,20 @@ TEST_CASE("a 200 MB message body is decoded in linear time without copies", "[ho
   CHECK(copied == 0);
   // Lines that cross a segment boundary are the only ones copied: at most one per segment.
   CHECK(data_lines - in_place <= body_bytes / segment + 1);
-  // Linear: the last tenths take no longer than the first ones (a quadratic cost would make
-  // the tenth ten times slower than the first).
+  // Linear: the fastest of the last three tenths against the fastest of the first three. A cost
+  // that grows with what was fed already would give a ratio near 8 if quadratic (tenth k costs
+  // k), and 2 or more for any growth that doubles over the body. Measured (CPU time, on a
+  // loaded 2-core machine): 26 runs of the RelWithDebInfo build (about 6.5 ms per tenth) gave
+  // ratios from 0.68 to 1.13; 15 runs of the address,undefined sanitizer build (about 55 ms
+  // per tenth) from 0.75 to 1.44. The bound 2 is well above the largest measured and still
+  // below any doubling cost. No absolute slack: it would exceed the times measured.
   REQUIRE(seconds.size() >= 10);
   const double first = std::min({seconds[0], seconds[1], seconds[2]});
   const double last = std::min({seconds[7], seconds[8], seconds[9]});
-  INFO("first tenths " << first << " s, last tenths " << last << " s");
-  CHECK(last <= 3 * first + 0.05);
+  std::cout << "linearity: first tenths " << first << " s, last tenths " << last << " s, ratio "
+            << last / first << std::endl;
+  REQUIRE(first > 0);
+  CHECK(last / first <= 2.0);
 }
 
 TEST_CASE("NUL and 8-bit bytes are reported and the conversation goes on", "[hostile]") {
@@ -490,7 +498,8 @@ TEST_CASE("the Redis capture from Zeek's tests is not POP3", "[hostile][capture]
                                         "shared" / "captures" / "third-party" /
                                         "zeek-redis-50-pings.pcap";
   if (!std::filesystem::exists(capture) || std::system("tshark -v >/dev/null 2>&1") != 0) {
-    WARN("skipped: " << capture.string() << " or tshark not available");
+    // The marker ctest turns into "skipped" (SKIP_REGULAR_EXPRESSION in tests/CMakeLists.txt).
+    std::cout << "SKIPPED: " << capture.string() << " or tshark not available" << std::endl;
     return;
   }
   const std::string command = "tshark -n -r '" + capture.string() +

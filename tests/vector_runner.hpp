@@ -10,10 +10,14 @@
 //   S: bytes      server-to-client chunk
 //   gap C N       N bytes of the client (or S: server) stream lost
 //   --- events    the rest of the file is the expected log (see dump_event)
+// Empty lines are allowed before "--- events". Any other line (an unknown directive or option,
+// a typo, a missing "--- events") makes load_vector throw: a vector must not silently test
+// less than it says.
 #pragma once
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -94,10 +98,16 @@ inline Vector load_vector(const std::string& path) {
   Vector v;
   v.name = path;
   std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot be read");
   std::string line;
   bool events = false;
+  size_t line_number = 0;
   std::ostringstream expected, header;
+  auto reject = [&](const std::string& why) {
+    throw std::runtime_error(path + ":" + std::to_string(line_number) + ": " + why + ": " + line);
+  };
   while (std::getline(in, line)) {
+    ++line_number;
     if (events) {
       expected << line << "\n";
       continue;
@@ -110,14 +120,17 @@ inline Vector load_vector(const std::string& path) {
                                          : pop3decode::Direction::server_to_client,
                           unescape(line.substr(3)), 0});
     } else if (line.rfind("gap ", 0) == 0) {
+      if (line.size() < 7 || (line[4] != 'C' && line[4] != 'S') || line[5] != ' ' ||
+          line.find_first_not_of("0123456789", 6) != std::string::npos)
+        reject("malformed gap (gap C N or gap S N)");
       v.chunks.push_back({line[4] == 'C' ? pop3decode::Direction::client_to_server
                                          : pop3decode::Direction::server_to_client,
                           {},
                           std::stoull(line.substr(6))});
     } else if (line.rfind("password ", 0) == 0) {
       std::istringstream words(line.substr(9));
-      std::string user, password;
-      words >> user >> password;
+      std::string user, password, extra;
+      if (!(words >> user >> password) || (words >> extra)) reject("malformed password");
       v.passwords.emplace_back(unescape(user), unescape(password));
     } else if (line.rfind("option ", 0) == 0) {
       std::string opt = line.substr(7);
@@ -129,8 +142,13 @@ inline Vector load_vector(const std::string& path) {
         v.options.max_line = std::stoul(opt.substr(9));
       else if (opt.rfind("max_pending=", 0) == 0)
         v.options.max_pending = std::stoul(opt.substr(12));
+      else
+        reject("unknown option");
+    } else if (!line.empty() && line[0] != '#') {
+      reject("unknown directive");
     }
   }
+  if (!events) throw std::runtime_error(path + ": no \"--- events\" line");
   v.expected = expected.str();
   v.header = header.str();
   return v;

@@ -1,4 +1,5 @@
 // The C ABI: thin, noexcept wrappers; no exception crosses it.
+#include <deque>
 #include <new>
 #include <string>
 #include <vector>
@@ -9,13 +10,40 @@
 #include "pop3decode/session.hpp"
 #include "pop3decode/url.hpp"
 
+namespace {
+
+// A deep copy of an event whose delivery a callback stopped; pointers are set on delivery.
+struct HeldEvent {
+  pop3d_event event{};
+  std::string line;
+  std::string data;
+  std::vector<pop3d_item> items;
+  std::vector<std::string> item_texts;
+  std::vector<pop3d_buffer> buffers;
+  std::vector<std::string> buffer_bytes;
+  std::vector<pop3d_anomaly_hit> anomalies;
+  bool has_transaction = false;
+  pop3d_transaction transaction{};
+  std::string argument, code, description, mechanism, authcid, authzid;  // the transaction's
+};
+
+}  // namespace
+
 struct pop3d_session {
+  explicit pop3d_session(pop3decode::Session s) : session(std::move(s)) {}
+  pop3d_session(const pop3d_session& other)
+      : session(other.session), held(other.held), failure(other.failure) {}
+
   pop3decode::Session session;
   // Scratch arrays reused for every event handed to C (their capacity stays).
   std::vector<pop3d_item> items;
   std::vector<pop3d_buffer> buffers;
   std::vector<pop3d_anomaly_hit> anomalies;
   pop3d_transaction transaction{};
+  // Events after the one whose callback stopped, from the same line: delivered next.
+  std::deque<HeldEvent> held;
+  bool in_call = false;    // a feed/gap/finish/resume is delivering events
+  int failure = POP3D_OK;  // sticky NO_MEMORY / INTERNAL once decoding failed part-way
 };
 
 struct pop3d_url {
@@ -31,14 +59,82 @@ const uint8_t* bytes_of(std::string_view s) noexcept {
   return reinterpret_cast<const uint8_t*>(s.data());
 }
 
-// Adapts C++ events to the C callback; remembers whether the callback asked to stop.
+std::string copy_of(const uint8_t* bytes, size_t length) {
+  return length == 0 ? std::string() : std::string(reinterpret_cast<const char*>(bytes), length);
+}
+
+HeldEvent hold(const pop3d_event& e) {
+  HeldEvent held;
+  held.event = e;
+  held.line = copy_of(e.line, e.line_length);
+  held.data = copy_of(e.data, e.data_length);
+  held.items.assign(e.items, e.items + e.item_count);
+  for (const pop3d_item& item : held.items)
+    held.item_texts.push_back(copy_of(item.text, item.text_length));
+  held.buffers.assign(e.buffers, e.buffers + e.buffer_count);
+  for (const pop3d_buffer& buffer : held.buffers)
+    held.buffer_bytes.push_back(copy_of(buffer.data, buffer.length));
+  held.anomalies.assign(e.anomalies, e.anomalies + e.anomaly_count);
+  if (e.transaction != nullptr) {
+    const pop3d_transaction& t = *e.transaction;
+    held.has_transaction = true;
+    held.transaction = t;
+    held.argument = copy_of(t.argument, t.argument_length);
+    held.code = copy_of(t.code, t.code_length);
+    held.description = copy_of(t.description, t.description_length);
+    held.mechanism = copy_of(t.mechanism, t.mechanism_length);
+    held.authcid = copy_of(t.authcid, t.authcid_length);
+    held.authzid = copy_of(t.authzid, t.authzid_length);
+  }
+  return held;
+}
+
+// Points the held event at its own copies (set at delivery: a clone copies the strings).
+const pop3d_event& unpack(HeldEvent& held) noexcept {
+  pop3d_event& e = held.event;
+  e.line = bytes_of(held.line);
+  e.data = bytes_of(held.data);
+  for (size_t i = 0; i < held.items.size(); ++i) held.items[i].text = bytes_of(held.item_texts[i]);
+  for (size_t i = 0; i < held.buffers.size(); ++i)
+    held.buffers[i].data = bytes_of(held.buffer_bytes[i]);
+  e.items = held.items.data();
+  e.buffers = held.buffers.data();
+  e.anomalies = held.anomalies.data();
+  e.transaction = nullptr;
+  if (held.has_transaction) {
+    pop3d_transaction& t = held.transaction;
+    t.argument = bytes_of(held.argument);
+    t.code = bytes_of(held.code);
+    t.description = bytes_of(held.description);
+    t.mechanism = bytes_of(held.mechanism);
+    t.authcid = bytes_of(held.authcid);
+    t.authzid = bytes_of(held.authzid);
+    e.transaction = &t;
+  }
+  return e;
+}
+
+// Delivers the held events, oldest first, until the callback stops again.
+int deliver_held(pop3d_session& session, pop3d_event_callback callback, void* user_data) noexcept {
+  while (!session.held.empty()) {
+    const int stop = callback ? callback(user_data, &unpack(session.held.front())) : 0;
+    session.held.pop_front();
+    if (stop != 0) return POP3D_ERR_CALLBACK;
+  }
+  return POP3D_OK;
+}
+
+// Adapts C++ events to the C callback. After the callback asks to stop, the session is told
+// to stop at the end of the line, and the rest of that line's events are held.
 class CallbackHandler final : public pop3decode::EventHandler {
  public:
-  CallbackHandler(pop3d_session& owner, pop3d_event_callback callback, void* user_data)
-      : owner_(owner), callback_(callback), user_data_(user_data) {}
+  // stopped: the callback already asked to stop (while held events were delivered).
+  CallbackHandler(pop3d_session& owner, pop3d_event_callback callback, void* user_data,
+                  bool stopped)
+      : owner_(owner), callback_(callback), user_data_(user_data), stopped_(stopped) {}
 
   void on_event(const pop3decode::Event& e) override {
-    if (stopped_ || callback_ == nullptr) return;
+    if (callback_ == nullptr) return;
     owner_.items.clear();
     for (const auto& item : e.items) {
       owner_.items.push_back(pop3d_item{static_cast<uint32_t>(item.field), item.parent, item.source,
@@ -106,7 +202,12 @@ class CallbackHandler final : public pop3decode::EventHandler {
       c.authzid_length = t.authzid.size();
       event.transaction = &c;
     }
-    if (callback_(user_data_, &event) != 0) stopped_ = true;
+    if (stopped_) {
+      owner_.held.push_back(hold(event));
+    } else if (callback_(user_data_, &event) != 0) {
+      stopped_ = true;
+      owner_.session.stop();
+    }
   }
 
   bool stopped() const noexcept { return stopped_; }
@@ -115,7 +216,7 @@ class CallbackHandler final : public pop3decode::EventHandler {
   pop3d_session& owner_;
   pop3d_event_callback callback_;
   void* user_data_;
-  bool stopped_ = false;
+  bool stopped_;
 };
 
 pop3decode::Options to_options(const pop3d_options* options) noexcept {
@@ -130,8 +231,7 @@ pop3decode::Options to_options(const pop3d_options* options) noexcept {
   return result;
 }
 
-// Runs `body` and maps the failure modes to status codes: nothing but bad_alloc can be thrown
-// by the library, and nothing at all leaves this function.
+// Runs `body` and maps what it throws to status codes; nothing leaves this function.
 template <typename Body>
 int guarded(Body&& body) noexcept {
   try {
@@ -139,8 +239,39 @@ int guarded(Body&& body) noexcept {
   } catch (const std::bad_alloc&) {
     return POP3D_ERR_NO_MEMORY;
   } catch (...) {
-    return POP3D_ERR_NO_MEMORY;
+    return POP3D_ERR_INTERNAL;
   }
+}
+
+// Whether a call still decodes when the callback stopped during the held events: feed does
+// not (it reports 0 bytes consumed); gap and finish do (held, their events wait), so that each
+// happens exactly once.
+enum class AfterHeldStop : bool { skip, apply };
+
+// A call that delivers events: refuses re-entry from a callback and a failed session,
+// delivers held events first, and makes a failure part-way sticky (the decoder's state is
+// then unspecified).
+template <typename Body>
+int decoding(pop3d_session* session, pop3d_event_callback callback, void* user_data,
+             AfterHeldStop after_held_stop, Body&& body) noexcept {
+  if (session->in_call) return POP3D_ERR_REENTRANT;
+  if (session->failure != POP3D_OK) return session->failure;
+  session->in_call = true;
+  int status = deliver_held(*session, callback, user_data);
+  if (status == POP3D_OK || after_held_stop == AfterHeldStop::apply) {
+    const bool stopped = status != POP3D_OK;
+    status = guarded([&] {
+      CallbackHandler handler(*session, callback, user_data, stopped);
+      body(handler);
+      return handler.stopped() ? POP3D_ERR_CALLBACK : POP3D_OK;
+    });
+    if (status == POP3D_ERR_NO_MEMORY || status == POP3D_ERR_INTERNAL) {
+      session->failure = status;
+      session->held.clear();
+    }
+  }
+  session->in_call = false;
+  return status;
 }
 
 std::string_view view(const char* text, size_t length) noexcept {
@@ -167,56 +298,75 @@ POP3D_EXPORT void pop3d_options_init(pop3d_options* options) noexcept {
 
 POP3D_EXPORT pop3d_session* pop3d_session_new(const pop3d_options* options) noexcept {
   try {
-    return new pop3d_session{pop3decode::Session(to_options(options)), {}, {}, {}};
+    return new pop3d_session(pop3decode::Session(to_options(options)));
   } catch (...) {
     return nullptr;
   }
 }
 
 POP3D_EXPORT pop3d_session* pop3d_session_clone(const pop3d_session* session) noexcept {
-  if (session == nullptr) return nullptr;
+  if (session == nullptr || session->in_call) return nullptr;
   try {
-    return new pop3d_session{session->session, {}, {}, {}};
+    return new pop3d_session(*session);
   } catch (...) {
     return nullptr;
   }
 }
 
 POP3D_EXPORT void pop3d_session_free(pop3d_session* session) noexcept {
+  if (session != nullptr && session->in_call) return;  // from its own callback: refused
   delete session;
+}
+
+POP3D_EXPORT int pop3d_session_feed2(pop3d_session* session, uint32_t direction,
+                                     const uint8_t* data, size_t length,
+                                     pop3d_event_callback callback, void* user_data,
+                                     size_t* consumed) noexcept {
+  if (consumed != nullptr) *consumed = 0;
+  if (session == nullptr || (data == nullptr && length > 0) || direction > 1)
+    return POP3D_ERR_INVALID_ARGUMENT;
+  size_t decoded = 0;
+  const int status =
+      decoding(session, callback, user_data, AfterHeldStop::skip, [&](CallbackHandler& handler) {
+        decoded = session->session.feed(
+            static_cast<Direction>(direction),
+            std::string_view(reinterpret_cast<const char*>(data), length), handler);
+      });
+  if (consumed != nullptr && (status == POP3D_OK || status == POP3D_ERR_CALLBACK))
+    *consumed = decoded;
+  return status;
 }
 
 POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction, const uint8_t* data,
                                     size_t length, pop3d_event_callback callback,
                                     void* user_data) noexcept {
-  if (session == nullptr || (data == nullptr && length > 0) || direction > 1)
-    return POP3D_ERR_INVALID_ARGUMENT;
-  return guarded([&] {
-    CallbackHandler handler(*session, callback, user_data);
-    session->session.feed(static_cast<Direction>(direction),
-                          std::string_view(reinterpret_cast<const char*>(data), length), handler);
-    return handler.stopped() ? POP3D_ERR_CALLBACK : POP3D_OK;
-  });
+  return pop3d_session_feed2(session, direction, data, length, callback, user_data, nullptr);
 }
 
 POP3D_EXPORT int pop3d_session_gap(pop3d_session* session, uint32_t direction, uint64_t length,
                                    pop3d_event_callback callback, void* user_data) noexcept {
   if (session == nullptr || direction > 1) return POP3D_ERR_INVALID_ARGUMENT;
-  return guarded([&] {
-    CallbackHandler handler(*session, callback, user_data);
-    session->session.gap(static_cast<Direction>(direction), length, handler);
-    return handler.stopped() ? POP3D_ERR_CALLBACK : POP3D_OK;
-  });
+  return decoding(session, callback, user_data, AfterHeldStop::apply,
+                  [&](CallbackHandler& handler) {
+                    session->session.gap(static_cast<Direction>(direction), length, handler);
+                  });
 }
 
 POP3D_EXPORT int pop3d_session_finish(pop3d_session* session, pop3d_event_callback callback,
                                       void* user_data) noexcept {
   if (session == nullptr) return POP3D_ERR_INVALID_ARGUMENT;
-  return guarded([&] {
-    CallbackHandler handler(*session, callback, user_data);
-    session->session.finish(handler);
-    return handler.stopped() ? POP3D_ERR_CALLBACK : POP3D_OK;
-  });
+  return decoding(session, callback, user_data, AfterHeldStop::apply,
+                  [&](CallbackHandler& handler) { session->session.finish(handler); });
+}
+
+POP3D_EXPORT int pop3d_session_resume(pop3d_session* session, pop3d_event_callback callback,
+                                      void* user_data) noexcept {
+  if (session == nullptr) return POP3D_ERR_INVALID_ARGUMENT;
+  return decoding(session, callback, user_data, AfterHeldStop::skip, [](CallbackHandler&) {});
+}
+
+POP3D_EXPORT size_t pop3d_session_held_events(const pop3d_session* session) noexcept {
+  return session ? session->held.size() : 0;
 }
 
 POP3D_EXPORT int pop3d_session_add_password(pop3d_session* session, const char* user,
@@ -224,6 +374,7 @@ POP3D_EXPORT int pop3d_session_add_password(pop3d_session* session, const char* 
                                             size_t password_length) noexcept {
   if (session == nullptr || user == nullptr || password == nullptr)
     return POP3D_ERR_INVALID_ARGUMENT;
+  if (session->in_call) return POP3D_ERR_REENTRANT;
   return guarded([&] {
     session->session.add_password(std::string(user, user_length),
                                   std::string(password, password_length));
@@ -363,8 +514,29 @@ POP3D_EXPORT const char* pop3d_state_name(uint32_t state) noexcept {
   auto name = pop3decode::state_name(static_cast<pop3decode::State>(state));
   return name.empty() ? nullptr : name.data();
 }
+POP3D_EXPORT const char* pop3d_status_name(int status) noexcept {
+  switch (status) {
+#define POP3D_X_CASE(id, value, name, desc) \
+  case POP3D_##id: return name;
+    POP3D_STATUS_MAP(POP3D_X_CASE)
+#undef POP3D_X_CASE
+  }
+  return nullptr;
+}
+POP3D_EXPORT const char* pop3d_status_description(int status) noexcept {
+  switch (status) {
+#define POP3D_X_CASE(id, value, name, desc) \
+  case POP3D_##id: return desc;
+    POP3D_STATUS_MAP(POP3D_X_CASE)
+#undef POP3D_X_CASE
+  }
+  return nullptr;
+}
 POP3D_EXPORT const char* pop3d_version(void) noexcept {
   return POP3D_VERSION_STRING;
+}
+POP3D_EXPORT uint32_t pop3d_version_number(void) noexcept {
+  return POP3D_VERSION_NUMBER;
 }
 
 POP3D_EXPORT int pop3d_verify_apop(const char* timestamp, size_t timestamp_length,

@@ -134,14 +134,16 @@ bool Session::advertised(std::string_view capability) const noexcept {
 
 // ---- framing ------------------------------------------------------------------------------
 
-void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
+size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
+  // Also reached from feed_lines for the rest of a chunk, never with a stop pending.
+  stop_requested_ = false;
   while (!bytes.empty()) {
     if (gave_up_) {
       // Not POP3: the bytes are accounted for, but make no items (no flood in a tree).
       emit_bytes_event(EventKind::skipped, d, ds.offset, bytes, h, false);
       ds.offset += bytes.size();
-      return;
+      return bytes.size();
     }
     if (ds.tls_check) {
       ds.tls_check = false;
@@ -152,11 +154,11 @@ void Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
     if (ds.mode == Mode::tls) {
       emit_bytes_event(EventKind::tls, d, ds.offset, bytes, h);
       ds.offset += bytes.size();
-      return;
+      return bytes.size();
     }
-    feed_lines(d, bytes, h);
-    return;
+    return feed_lines(d, bytes, h);
   }
+  return 0;
 }
 
 void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
@@ -181,15 +183,16 @@ void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std
   builder_.clear();
 }
 
-void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
+size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
   const size_t max_line = options_.max_line;
   size_t pos = 0;
   while (pos < bytes.size()) {
+    // Between lines: a handler asked to stop; the caller feeds the rest later.
+    if (stop_requested_) return pos;
     // A mode change inside this chunk (STLS answered, decoding given up) sends the rest on.
     if (gave_up_ || ds.tls_check || ds.mode == Mode::tls) {
-      feed(d, bytes.substr(pos), h);
-      return;
+      return pos + feed(d, bytes.substr(pos), h);
     }
     const char* start = bytes.data() + pos;
     const size_t avail = bytes.size() - pos;
@@ -267,7 +270,7 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
       if (ds.partial.empty()) ds.partial_start = ds.offset + consumed;
       ds.partial.append(start + consumed, segment - consumed);
       ds.offset += avail;
-      return;
+      return bytes.size();
     }
     Line line;
     const size_t line_bytes = segment + 1 - consumed;  // through the LF
@@ -302,6 +305,7 @@ void Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
     }
     ds.partial.clear();
   }
+  return pos;
 }
 
 void Session::gap(Direction d, uint64_t length, EventHandler& h) {

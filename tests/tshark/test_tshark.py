@@ -194,7 +194,10 @@ def mailbox_messages():
 class RegistrationTest(unittest.TestCase):
     def test_plugin_listed_with_version(self):
         with open(HEADER) as f:
-            version = re.search(r'#define POP3D_VERSION_STRING "([^"]+)"', f.read()).group(1)
+            header = f.read()
+        version = ".".join(
+            re.search(r"#define POP3D_VERSION_%s (\d+)" % part, header).group(1)
+            for part in ("MAJOR", "MINOR", "PATCH"))
         out = tshark().run(["-G", "plugins"]).stdout
         self.assertRegex(out, r"pop3decode\.so\s+%s\s+dissector" % re.escape(version))
 

@@ -141,20 +141,20 @@ inline constexpr uint32_t item_secret = POP3D_ITEM_SECRET;
 inline constexpr uint32_t event_secret = POP3D_EVENT_SECRET;
 
 // Static table look-ups (the strings live forever). Unknown values give "".
-std::string_view anomaly_name(Anomaly) noexcept;
-std::string_view anomaly_description(Anomaly) noexcept;
-pop3d_severity anomaly_severity(Anomaly) noexcept;
-pop3d_anomaly_group anomaly_group(Anomaly) noexcept;
-std::string_view field_name(Field) noexcept;
-std::string_view field_description(Field) noexcept;
-FieldType field_type(Field) noexcept;
-std::string_view event_kind_name(EventKind) noexcept;
-std::string_view command_name(Command) noexcept;
-std::string_view state_name(State) noexcept;
-std::string_view indicator_name(Indicator) noexcept;
-std::string_view response_code_name(ResponseCode) noexcept;
-std::string_view auth_result_name(AuthResult) noexcept;
-std::string_view auth_result_description(AuthResult) noexcept;
+POP3D_EXPORT std::string_view anomaly_name(Anomaly) noexcept;
+POP3D_EXPORT std::string_view anomaly_description(Anomaly) noexcept;
+POP3D_EXPORT pop3d_severity anomaly_severity(Anomaly) noexcept;
+POP3D_EXPORT pop3d_anomaly_group anomaly_group(Anomaly) noexcept;
+POP3D_EXPORT std::string_view field_name(Field) noexcept;
+POP3D_EXPORT std::string_view field_description(Field) noexcept;
+POP3D_EXPORT FieldType field_type(Field) noexcept;
+POP3D_EXPORT std::string_view event_kind_name(EventKind) noexcept;
+POP3D_EXPORT std::string_view command_name(Command) noexcept;
+POP3D_EXPORT std::string_view state_name(State) noexcept;
+POP3D_EXPORT std::string_view indicator_name(Indicator) noexcept;
+POP3D_EXPORT std::string_view response_code_name(ResponseCode) noexcept;
+POP3D_EXPORT std::string_view auth_result_name(AuthResult) noexcept;
+POP3D_EXPORT std::string_view auth_result_description(AuthResult) noexcept;
 
 // One decoded field. `text` is borrowed like everything in an Event.
 struct Item {
@@ -245,7 +245,7 @@ struct Event {
   }
 };
 
-class EventHandler {
+class POP3D_EXPORT EventHandler {
  public:
   virtual ~EventHandler() = default;
   virtual void on_event(const Event& event) = 0;

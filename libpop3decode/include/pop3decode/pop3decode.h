@@ -14,6 +14,13 @@
  *   valid only until the event callback returns. Copy what you keep.
  * - Strings returned by the table functions (names, descriptions) are static and live forever.
  * - Text values are byte strings with a length; they are not NUL-terminated.
+ * - Threads: a pop3d_session is used by one thread at a time (it may move between threads
+ *   with the caller's own synchronisation); distinct sessions are independent and may be used
+ *   in parallel. The table functions, the verification functions and pop3d_version may be
+ *   called from any thread at any time; a pop3d_url is read-only after pop3d_url_parse.
+ * - Callbacks run synchronously, inside the call that feeds the session, on the caller's
+ *   thread. A callback may read the session (state, user, offset, capabilities) but must not
+ *   feed it: see pop3d_event_callback.
  */
 #ifndef POP3DECODE_H
 #define POP3DECODE_H
@@ -38,10 +45,20 @@ extern "C" {
 #define POP3D_NOEXCEPT
 #endif
 
+/* The one place the version is written: the build (CMake, pkg-config, the SONAME
+ * libpop3decode.so.<MAJOR>) reads these three lines. A new MAJOR breaks the ABI. */
 #define POP3D_VERSION_MAJOR 1
 #define POP3D_VERSION_MINOR 0
 #define POP3D_VERSION_PATCH 0
-#define POP3D_VERSION_STRING "1.0.0"
+#define POP3D_STRINGIFY_(x) #x
+#define POP3D_STRINGIFY(x) POP3D_STRINGIFY_(x)
+/* "MAJOR.MINOR.PATCH" */
+#define POP3D_VERSION_STRING           \
+  POP3D_STRINGIFY(POP3D_VERSION_MAJOR) \
+  "." POP3D_STRINGIFY(POP3D_VERSION_MINOR) "." POP3D_STRINGIFY(POP3D_VERSION_PATCH)
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in #if */
+#define POP3D_VERSION_NUMBER \
+  (POP3D_VERSION_MAJOR * 10000 + POP3D_VERSION_MINOR * 100 + POP3D_VERSION_PATCH)
 
 /* ---------------------------------------------------------------------------------------------
  * Anomaly table: X(ID, name, severity, group, description)
@@ -342,14 +359,34 @@ typedef enum pop3d_field_type {
 
 /* --------------------------------------------------------------------------------------------- */
 
+/* Status codes: X(ID, value, name, description). Values are stable; -4 (a "not found" code
+ * that no function returned) is retired and not reused. */
+/* clang-format off */
+#define POP3D_STATUS_MAP(X)                                                                        \
+  X(OK, 0, "ok", "Success")                                                                        \
+  X(ERR_INVALID_ARGUMENT, -1, "invalid_argument",                                                  \
+    "A NULL handle or pointer where one is required, or a value out of range")                     \
+  X(ERR_NO_MEMORY, -2, "no_memory",                                                                \
+    "Allocation failed; a session that was decoding is failed: free it")                           \
+  X(ERR_CALLBACK, -3, "callback",                                                                  \
+    "The event callback returned non-zero; decoding stopped at the end of that line")              \
+  X(ERR_PARSE, -5, "parse", "Input could not be parsed or checked")                                \
+  X(ERR_REENTRANT, -6, "reentrant",                                                                \
+    "Called from an event callback of the same session; nothing was done")                         \
+  X(ERR_INTERNAL, -7, "internal",                                                                  \
+    "Unexpected failure inside the library; a session that was decoding is failed: free it")
+/* clang-format on */
+
 typedef enum pop3d_status {
-  POP3D_OK = 0,
-  POP3D_ERR_INVALID_ARGUMENT = -1, /* a NULL handle or pointer where one is required */
-  POP3D_ERR_NO_MEMORY = -2,        /* allocation failed; the session is unchanged */
-  POP3D_ERR_CALLBACK = -3,         /* the event callback returned non-zero; feeding stopped */
-  POP3D_ERR_NOT_FOUND = -4,        /* lookup found nothing */
-  POP3D_ERR_PARSE = -5             /* input could not be parsed (URL) */
+#define POP3D_X_ENUM(id, value, name, desc) POP3D_##id = value,
+  POP3D_STATUS_MAP(POP3D_X_ENUM)
+#undef POP3D_X_ENUM
 } pop3d_status;
+
+/* The stable name of a status ("ok", "callback", ...), or NULL for a value not listed. */
+POP3D_EXPORT const char* pop3d_status_name(int status) POP3D_NOEXCEPT;
+/* A sentence describing a status, or NULL for a value not listed. */
+POP3D_EXPORT const char* pop3d_status_description(int status) POP3D_NOEXCEPT;
 
 typedef enum pop3d_direction {
   POP3D_CLIENT_TO_SERVER = 0,
@@ -647,8 +684,25 @@ typedef struct pop3d_event {
   const pop3d_transaction* transaction;
 } pop3d_event;
 
-/* Called for each event. Return 0 to go on; non-zero stops feeding (pop3d_session_feed then
- * returns POP3D_ERR_CALLBACK and the session must be freed: its state is undefined). */
+/* Called for each event. Return 0 to go on.
+ *
+ * Non-zero stops: the call that delivered the event returns POP3D_ERR_CALLBACK, and nothing
+ * is lost:
+ * - feed stops decoding at the end of the line that produced the event (bytes reported as
+ *   they arrive, TLS and SKIPPED, are consumed whole). The number of bytes
+ *   it decoded is returned through pop3d_session_feed2's *consumed (and is also how far
+ *   pop3d_session_offset advanced); the caller feeds the rest (data + consumed) later, or not.
+ * - The events of that same line (or of the same gap, or finish) that come after the stopping
+ *   one are kept by the session, deep-copied, and delivered first by the next
+ *   pop3d_session_resume, feed, feed2, gap or finish on it (to that call's callback; a NULL
+ *   callback discards them). pop3d_session_held_events tells how many wait.
+ * Fed that way, a session delivers exactly the events, in the same order, that it delivers
+ * without stops.
+ *
+ * Re-entrancy: the callback must not call feed, feed2, gap, finish, resume, add_password or
+ * clone on the session that called it: they return POP3D_ERR_REENTRANT (clone: NULL) and do
+ * nothing; pop3d_session_free is ignored. Reading functions (state, tls, user, offset,
+ * capabilities) may be called. Other sessions may be used freely. */
 typedef int (*pop3d_event_callback)(void* user_data, const pop3d_event* event);
 
 typedef struct pop3d_session pop3d_session;
@@ -675,30 +729,68 @@ POP3D_EXPORT void pop3d_options_init(pop3d_options* options) POP3D_NOEXCEPT;
  * memory. Free it with pop3d_session_free. */
 POP3D_EXPORT pop3d_session* pop3d_session_new(const pop3d_options* options) POP3D_NOEXCEPT;
 
-/* A deep copy (for replaying a later frame from a saved state). NULL if out of memory or
- * session is NULL. */
+/* A deep copy (for replaying a later frame from a saved state), held events included. NULL
+ * if out of memory, session is NULL, or called from the session's own callback. */
 POP3D_EXPORT pop3d_session* pop3d_session_clone(const pop3d_session* session) POP3D_NOEXCEPT;
 
+/* Frees a session and what it holds. NULL is accepted. Ignored when called from the session's
+ * own callback. */
 POP3D_EXPORT void pop3d_session_free(pop3d_session* session) POP3D_NOEXCEPT;
 
-/* Feeds bytes of one direction (the bytes are only read during the call). Events are
- * delivered through callback before it returns. Returns POP3D_OK, POP3D_ERR_INVALID_ARGUMENT
- * (NULL session, or NULL data with length > 0), POP3D_ERR_NO_MEMORY or POP3D_ERR_CALLBACK. */
+/* Feeds bytes of one direction (the bytes are only read during the call). Held events (see
+ * pop3d_event_callback) are delivered first, then the events of these bytes, through callback
+ * (NULL: decode without delivering), before it returns.
+ * *consumed (consumed may be NULL) receives how many of the `length` bytes were decoded:
+ * all of them on POP3D_OK; on POP3D_ERR_CALLBACK those up to the end of the line whose event
+ * stopped (0 if a held event stopped); 0 on any other status.
+ * Returns:
+ * - POP3D_OK;
+ * - POP3D_ERR_INVALID_ARGUMENT: NULL session, NULL data with length > 0, direction not 0/1;
+ * - POP3D_ERR_CALLBACK: the callback returned non-zero (see pop3d_event_callback);
+ * - POP3D_ERR_REENTRANT: called from the session's own callback; nothing was done;
+ * - POP3D_ERR_NO_MEMORY, POP3D_ERR_INTERNAL: decoding failed part-way. The session is then
+ *   failed: every later feed, feed2, gap, finish and resume returns the same code and does
+ *   nothing, clone gives a session in the same failed state; only the reading functions and
+ *   free remain useful. */
+POP3D_EXPORT int pop3d_session_feed2(pop3d_session* session, uint32_t direction,
+                                     const uint8_t* data, size_t length,
+                                     pop3d_event_callback callback, void* user_data,
+                                     size_t* consumed) POP3D_NOEXCEPT;
+
+/* pop3d_session_feed2 without *consumed (on POP3D_ERR_CALLBACK, pop3d_session_offset tells
+ * how far decoding went). */
 POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction, const uint8_t* data,
                                     size_t length, pop3d_event_callback callback,
                                     void* user_data) POP3D_NOEXCEPT;
 
 /* Reports `length` bytes lost in one direction (a capture gap): offsets advance and the
- * direction resynchronises at the next line boundary. Same return codes as feed. */
+ * direction resynchronises at the next line boundary. Held events are delivered first. The gap
+ * is always applied, whole, once: POP3D_ERR_CALLBACK means the callback stopped and events
+ * (of earlier lines or of the gap) are held; pop3d_session_resume delivers them. Other return
+ * codes as feed2. */
 POP3D_EXPORT int pop3d_session_gap(pop3d_session* session, uint32_t direction, uint64_t length,
                                    pop3d_event_callback callback, void* user_data) POP3D_NOEXCEPT;
 
-/* The connection ended: flushes partial lines and ends open exchanges (END event). */
+/* The connection ended: delivers held events, flushes partial lines and ends open exchanges
+ * (END event). Like gap, always done once: on POP3D_ERR_CALLBACK, call pop3d_session_resume
+ * until it returns POP3D_OK to receive the held rest. Other return codes as feed2. */
 POP3D_EXPORT int pop3d_session_finish(pop3d_session* session, pop3d_event_callback callback,
                                       void* user_data) POP3D_NOEXCEPT;
 
+/* Delivers the held events (see pop3d_event_callback) and decodes nothing. Returns POP3D_OK
+ * when none remain (also when there were none), POP3D_ERR_CALLBACK when the callback stopped
+ * again (the rest stay held), or POP3D_ERR_INVALID_ARGUMENT, POP3D_ERR_REENTRANT or the
+ * failure of a failed session. */
+POP3D_EXPORT int pop3d_session_resume(pop3d_session* session, pop3d_event_callback callback,
+                                      void* user_data) POP3D_NOEXCEPT;
+
+/* How many events a stop left held (0 for NULL). */
+POP3D_EXPORT size_t pop3d_session_held_events(const pop3d_session* session) POP3D_NOEXCEPT;
+
 /* Registers a known password for a user, so that APOP, CRAM-MD5, DIGEST-MD5 and SCRAM
- * exchanges are checked (auth.verified). Bytes are copied. */
+ * exchanges are checked (auth.verified). Bytes are copied. Returns POP3D_OK,
+ * POP3D_ERR_INVALID_ARGUMENT (a NULL pointer), POP3D_ERR_REENTRANT (from the session's own
+ * callback) or POP3D_ERR_NO_MEMORY (the password was not added; the session is unchanged). */
 POP3D_EXPORT int pop3d_session_add_password(pop3d_session* session, const char* user,
                                             size_t user_length, const char* password,
                                             size_t password_length) POP3D_NOEXCEPT;
@@ -750,7 +842,10 @@ POP3D_EXPORT const char* pop3d_indicator_name(uint32_t indicator) POP3D_NOEXCEPT
 POP3D_EXPORT const char* pop3d_response_code_name(uint32_t response_code) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_auth_result_name(uint32_t auth_result) POP3D_NOEXCEPT;
 POP3D_EXPORT const char* pop3d_auth_result_description(uint32_t auth_result) POP3D_NOEXCEPT;
+/* The version of the library linked at run time (which may be newer than the header the
+ * program was compiled with): POP3D_VERSION_STRING and POP3D_VERSION_NUMBER of its build. */
 POP3D_EXPORT const char* pop3d_version(void) POP3D_NOEXCEPT;
+POP3D_EXPORT uint32_t pop3d_version_number(void) POP3D_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------
  * Credential verification (pure functions; all inputs borrowed for the call only).

@@ -13,8 +13,8 @@
 namespace pop3decode::sasl {
 
 // Strict base64 (RFC 4648 section 4, padding required, no whitespace). nullopt when invalid.
-std::optional<std::string> decode_base64(std::string_view text);
-std::string encode_base64(std::string_view bytes);
+POP3D_EXPORT std::optional<std::string> decode_base64(std::string_view text);
+POP3D_EXPORT std::string encode_base64(std::string_view bytes);
 
 enum class Mechanism : uint8_t {
   plain,
@@ -36,8 +36,8 @@ enum class Mechanism : uint8_t {
 };
 
 // Case-insensitive; unknown names give Mechanism::unknown.
-Mechanism mechanism_from_name(std::string_view name) noexcept;
-std::string_view mechanism_name(Mechanism) noexcept;
+POP3D_EXPORT Mechanism mechanism_from_name(std::string_view name) noexcept;
+POP3D_EXPORT std::string_view mechanism_name(Mechanism) noexcept;
 
 // Where the decoded payload of one step lives, for items and anomalies.
 struct Step {
@@ -61,7 +61,7 @@ struct Credentials {
 // step.parent (and AUTH_USERNAME / AUTH_PASSWORD items, the password flagged item_secret,
 // wherever a user name or password appears), and reports SASL_MALFORMED,
 // SASL_PLAIN_NUL_COUNT and SASL_STEP_COUNT anomalies.
-class Exchange {
+class POP3D_EXPORT Exchange {
  public:
   explicit Exchange(std::string_view mechanism_name);
   ~Exchange();
@@ -87,13 +87,17 @@ class Exchange {
 };
 
 // Pure verification functions (nullopt: the input cannot be checked, e.g. malformed digest).
-std::optional<bool> verify_apop(std::string_view timestamp, std::string_view password,
-                                std::string_view hex_digest);
-std::optional<bool> verify_cram_md5(std::string_view challenge, std::string_view password,
-                                    std::string_view hex_digest);
-std::optional<bool> verify_digest_md5(std::string_view client_response, std::string_view password);
-std::optional<bool> verify_scram(std::string_view mechanism, std::string_view client_first,
-                                 std::string_view server_first, std::string_view client_final,
-                                 std::string_view password);
+POP3D_EXPORT std::optional<bool> verify_apop(std::string_view timestamp, std::string_view password,
+                                             std::string_view hex_digest);
+POP3D_EXPORT std::optional<bool> verify_cram_md5(std::string_view challenge,
+                                                 std::string_view password,
+                                                 std::string_view hex_digest);
+POP3D_EXPORT std::optional<bool> verify_digest_md5(std::string_view client_response,
+                                                   std::string_view password);
+POP3D_EXPORT std::optional<bool> verify_scram(std::string_view mechanism,
+                                              std::string_view client_first,
+                                              std::string_view server_first,
+                                              std::string_view client_final,
+                                              std::string_view password);
 
 }  // namespace pop3decode::sasl

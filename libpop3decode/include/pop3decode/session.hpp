@@ -33,7 +33,7 @@ struct Options {
 };
 
 // What one CAPA response advertised.
-struct Capabilities {
+struct POP3D_EXPORT Capabilities {
   bool seen = false;
   std::vector<std::string> names;            // upper-cased capability names
   std::vector<std::string> sasl_mechanisms;  // upper-cased
@@ -52,11 +52,28 @@ enum class CapaPhase : uint8_t {
 // Feeds bytes per direction in capture order and any chunking; calls the handler with events
 // whose offsets are absolute stream offsets, identical however the input is split.
 // Copyable: a copy is an independent snapshot (used to replay a frame from saved state).
-class Session {
+//
+// Threads: a Session is used by one thread at a time; distinct sessions are independent and
+// may be used in parallel. The free functions (names, tables, verification) may be called
+// from any thread.
+// Handlers: events are delivered synchronously, during feed/gap/finish. A handler must not
+// call feed, gap or finish of the same session (the C ABI refuses it). An exception thrown by
+// a handler propagates out of feed/gap/finish; the session may then only be destroyed or
+// assigned to (its state is valid but unspecified, and its next events could refer to the
+// bytes of the interrupted call).
+class POP3D_EXPORT Session {
  public:
   explicit Session(Options options = {});
 
-  void feed(Direction direction, std::string_view bytes, EventHandler& handler);
+  // Returns the number of bytes consumed: all of them, unless a handler called stop(). Then
+  // decoding stops after the line that produced the event being handled (the rest of that
+  // line's events are still delivered) and the bytes after that line are not consumed: feed
+  // them again, in a later call, to go on exactly as if there had been no stop. (Bytes
+  // reported as they arrive, TLS records or skipped non-POP3 traffic, are consumed whole.)
+  size_t feed(Direction direction, std::string_view bytes, EventHandler& handler);
+  // Called from a handler during feed: see feed. During gap and finish it has no effect (each
+  // is one unit: all its events are delivered).
+  void stop() noexcept { stop_requested_ = true; }
   // `length` bytes of `direction` were lost: resynchronise at the next line boundary.
   void gap(Direction direction, uint64_t length, EventHandler& handler);
   // The connection ended: flush partial lines, close open exchanges, emit an END event.
@@ -67,10 +84,10 @@ class Session {
 
   // Convenience: any callable taking const Event&.
   template <typename F>
-  requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void feed(
-      Direction direction, std::string_view bytes, F&& on_event) {
+  requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) size_t
+      feed(Direction direction, std::string_view bytes, F&& on_event) {
     FunctionHandler<F> handler{on_event};
-    feed(direction, bytes, static_cast<EventHandler&>(handler));
+    return feed(direction, bytes, static_cast<EventHandler&>(handler));
   }
   template <typename F>
   requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void finish(F&& on_event) {
@@ -184,7 +201,7 @@ class Session {
     return directions_[static_cast<size_t>(d)];
   }
 
-  void feed_lines(Direction d, std::string_view bytes, EventHandler& h);
+  size_t feed_lines(Direction d, std::string_view bytes, EventHandler& h);
   void deliver(Direction d, const Line& line, EventHandler& h);
   void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
                         EventHandler& h, bool with_item = true);
@@ -246,6 +263,7 @@ class Session {
   bool utf8_ = false;
   bool server_language_ = false;  // LANG accepted: server text may be UTF-8
   bool gave_up_ = false;
+  bool stop_requested_ = false;  // a handler called stop(): feed returns after this line
   bool quit_sent_ = false;
   bool queue_overflowed_ = false;
   uint64_t unqueued_commands_ = 0;  // overflowed commands after the last queued one

@@ -42,9 +42,11 @@
 #include <string_view>
 #include <vector>
 
+#include "pop3decode/pop3decode.h"
+
 namespace pop3decode {
 
-struct PopUrl {
+struct POP3D_EXPORT PopUrl {
   std::string user;  // percent-decoded; empty when absent
   std::string auth;  // percent-decoded: "*", "+APOP", "+<extension>", a SASL mechanism name,
                      // or empty when absent
@@ -67,6 +69,6 @@ struct PopUrl {
 
 // nullopt when the text is not a POP URL as described above (wrong scheme, bad
 // percent-encoding, bad host or port, trailing path...). Throws nothing but std::bad_alloc.
-std::optional<PopUrl> parse_pop_url(std::string_view url);
+POP3D_EXPORT std::optional<PopUrl> parse_pop_url(std::string_view url);
 
 }  // namespace pop3decode
