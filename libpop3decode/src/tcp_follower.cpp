@@ -59,11 +59,15 @@ void TcpFollower::add(const TcpSegment& segment, TcpSink& sink) {
         --buffered_segments_;
         place(d, st.seq, st.bytes, st.fin, st.rst, st.tag, st.arrival, st.ack, st.has_ack, sink);
       }
-    } else if (!s.syn || s.origin != data_seq) {
+    } else if (s.origin == data_seq) {
+      s.syn = true;  // a SYN captured after the data that fixed the same origin
+    } else {
       sink.notice({TcpNoticeKind::syn_mismatch, d, s.next, 0, segment.tag});
     }
   }
-  if (!segment.payload.empty() || segment.fin || segment.rst) {
+  if (deliver_directly(segment, data_seq, arrival, sink)) {
+    // In order and nothing waits: the common case costs no copy.
+  } else if (!segment.payload.empty() || segment.fin || segment.rst) {
     if (!s.has_origin) {
       s.start.push_back(StartSegment{data_seq, std::string(segment.payload), segment.fin,
                                      segment.rst, segment.tag, arrival, segment.ack,
@@ -79,6 +83,30 @@ void TcpFollower::add(const TcpSegment& segment, TcpSink& sink) {
   pump(sink);
   enforce_bounds(sink);
   check_end(sink);
+}
+
+bool TcpFollower::deliver_directly(const TcpSegment& segment, uint32_t data_seq, uint64_t arrival,
+                                   TcpSink& sink) {
+  Side& s = side(segment.direction);
+  const Side& peer = side(other(segment.direction));
+  if (segment.payload.empty() || segment.fin || segment.rst || !s.has_origin || !s.pieces.empty() ||
+      (!peer.has_origin && !peer.start.empty()) ||
+      position(s, data_seq) != static_cast<int64_t>(s.next) ||
+      (s.has_fin && s.next + segment.payload.size() > s.fin))
+    return false;
+  Piece probe;
+  probe.tag = segment.tag;
+  probe.arrival = arrival;
+  probe.ack = segment.ack;
+  probe.has_ack = segment.has_ack;
+  uint64_t hint = tcp_ack_unknown;
+  uint64_t needed = 0;
+  if (readiness(segment.direction, probe, sink, &hint, &needed) != Readiness::ready) return false;
+  const uint64_t offset = s.next;
+  s.next += segment.payload.size();
+  if (hint != tcp_ack_unknown) s.hint = s.hint == tcp_ack_unknown ? hint : std::max(s.hint, hint);
+  sink.feed(TcpChunk{segment.direction, offset, segment.payload, s.hint, segment.tag});
+  return true;
 }
 
 void TcpFollower::end(TcpSink& sink) {

@@ -183,6 +183,8 @@ class TcpFollower {
   }
   static int64_t position(const Side& s, uint32_t seq) noexcept;
 
+  bool deliver_directly(const TcpSegment& segment, uint32_t data_seq, uint64_t arrival,
+                        TcpSink& sink);
   void settle(Direction d, TcpSink& sink);
   void place(Direction d, uint32_t seq, std::string_view payload, bool fin, bool rst, uint64_t tag,
              uint64_t arrival, uint32_t ack, bool has_ack, TcpSink& sink);
