@@ -8,8 +8,9 @@
 //
 // - Same direction: sequence numbers place each payload in its stream. Bytes already delivered
 //   are dropped (retransmission); where a segment overlaps bytes still buffered, the FIRST copy
-//   wins and differing bytes are reported (TcpNoticeKind::overlap_conflict). Segments after a
-//   hole wait until the hole fills.
+//   wins and differing bytes are reported (TcpNoticeKind::overlap_conflict). Bytes already
+//   delivered are not kept, so a copy of them is dropped as a retransmission without being
+//   compared. Segments after a hole wait until the hole fills.
 // - Across directions: a segment's acknowledgement number says which bytes of the other
 //   direction its sender had received. A segment that acknowledges bytes of the other direction
 //   not delivered yet is held until they are, so an answer captured before its command is
