@@ -642,9 +642,19 @@ TEST_CASE("the C ABI follows a mangled conversation like the C++ follower", "[tc
     uint64_t chunks = 0;
     uint64_t notices = 0;
     bool finished = false;
+    pop3d_tcp_report chunk{};  // the last chunk reported: the events that follow are its
+    uint64_t commands_attributed = 0;
+    uint64_t commands_misattributed = 0;
   } log;
   pop3d_event_callback on_event = [](void* user, const pop3d_event* e) {
     auto* l = static_cast<Log*>(user);
+    // A command line ends inside the client chunk being fed when it is reported.
+    if (e->kind == POP3D_EVENT_COMMAND && l->chunks > 0) {
+      const bool inside = l->chunk.direction == e->direction &&
+                          e->offset + e->length > l->chunk.offset &&
+                          e->offset + e->length <= l->chunk.offset + l->chunk.length;
+      ++(inside ? l->commands_attributed : l->commands_misattributed);
+    }
     l->text += std::to_string(e->kind) + ' ' + std::to_string(e->direction) + " @" +
                std::to_string(e->offset) + '+' + std::to_string(e->length) +
                " req=" + std::to_string(e->request_id) + '\n';
@@ -652,7 +662,10 @@ TEST_CASE("the C ABI follows a mangled conversation like the C++ follower", "[tc
   };
   pop3d_tcp_report_callback on_report = [](void* user, const pop3d_tcp_report* r) {
     auto* l = static_cast<Log*>(user);
-    if (r->kind == POP3D_TCP_CHUNK) ++l->chunks;
+    if (r->kind == POP3D_TCP_CHUNK) {
+      ++l->chunks;
+      l->chunk = *r;
+    }
     if (r->kind == POP3D_TCP_NOTICE) {
       ++l->notices;
       if (pop3d_tcp_notice_name(r->notice) == nullptr) return 1;
@@ -698,6 +711,29 @@ TEST_CASE("the C ABI follows a mangled conversation like the C++ follower", "[tc
   pop3d_session_finish(reference, on_event, &plain);
   CHECK(log.text == plain.text);
   CHECK(log.notices > 0);
+  CHECK(log.commands_attributed > 0);
+  CHECK(log.commands_misattributed == 0);
+
+  // A report callback that asks to stop: the call says so.
+  pop3d_session* stopped_session = pop3d_session_new(nullptr);
+  pop3d_tcp* stopped = pop3d_tcp_new(stopped_session, nullptr);
+  pop3d_tcp_report_callback stop = [](void*, const pop3d_tcp_report*) { return 1; };
+  int status = POP3D_OK;
+  for (const Seg& seg : conv.segments) {
+    const TcpSegment t = to_tcp(conv, seg);
+    pop3d_tcp_segment c{};
+    c.direction = static_cast<uint32_t>(t.direction);
+    c.flags = (t.syn ? POP3D_TCP_SYN : 0u) | (t.has_ack ? POP3D_TCP_ACK : 0u);
+    c.seq = t.seq;
+    c.ack = t.ack;
+    c.payload = reinterpret_cast<const uint8_t*>(t.payload.data());
+    c.payload_length = t.payload.size();
+    status = pop3d_tcp_add(stopped, &c, nullptr, stop, nullptr);
+    if (status != POP3D_OK) break;
+  }
+  CHECK(status == POP3D_ERR_CALLBACK);
+  pop3d_tcp_free(stopped);
+  pop3d_session_free(stopped_session);
   pop3d_session_free(reference);
   pop3d_session_free(session);
   CHECK(std::string(pop3d_tcp_notice_name(POP3D_TCP_NOTICE_OVERLAP_CONFLICT)) ==
