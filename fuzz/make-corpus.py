@@ -3,7 +3,7 @@
 captures (sample-pcaps/*.pcapng, read with tshark; TLS ones decrypted with their .keys file)
 and the test vectors (tests/vectors/*.vec).
 
-usage: fuzz/make-corpus.py [--clean]
+usage: fuzz/make-corpus.py [--clean] [--only TARGET]
 
 - session: one input per TCP stream and per vector, in the fuzz_session.cpp layout: an options
   byte, then one data record per segment (vector chunk) in capture order, gaps and passwords
@@ -15,6 +15,10 @@ usage: fuzz/make-corpus.py [--clean]
 - sasl (when fuzz/fuzz_sasl.cpp exists): each AUTH exchange of all of the above, decoded, in
   that target's layout (a mechanism byte, then steps: a header byte, bit 0 set for a server
   step and bits 1-7 the length, and the payload).
+- tcp: the real-*.vec conversations of at most TCP_SEED_BYTES bytes, in the fuzz_tcp.cpp layout
+  (a mode byte, the two initial sequence numbers, one record per chunk with a segment size),
+  each with a few mangling programs: in order; reordered, repeated and overlapping without
+  loss; without the handshake; with losses under tight bounds.
 Inputs are capped at 64 KiB. File names are the SHA-1 of the contents, as libFuzzer names them.
 Existing files are kept (crash reproducers live there too) unless --clean is given.
 """
@@ -34,6 +38,14 @@ CORPUS = os.path.join(HERE, "corpus")
 MAX_INPUT = 64 * 1024
 SEPARATOR = b"\xff\xfe"
 LINES_PER_SESSION = 40  # new lines a session may add to each line corpus
+TCP_SEED_BYTES = 1200  # the tcp seeds: small conversations keep the corpus small
+# fuzz_tcp.cpp mangling programs (op, a, b): 0 swap, 1 repeat, 2 move back, 3 overlap, 4 loss
+TCP_PROGRAMS = [
+    (0x00, b""),
+    (0x00, bytes([2, 5, 3, 0, 2, 7, 1, 3, 9, 3, 4, 1, 0x0b, 1, 2])),
+    (0x01, bytes([2, 1, 1, 0, 4, 2])),
+    (0x06, bytes([4, 6, 0, 2, 9, 4, 4, 2, 0])),
+]
 
 
 def tshark(*args):
@@ -161,6 +173,19 @@ def unescape(text):
     return bytes(out)
 
 
+def tcp_inputs(chunks):
+    """The fuzz_tcp.cpp inputs of one conversation (none if it has gaps or separators)."""
+    if any(c[0] == "gap" or b"\xff" in c[1] for c in chunks):
+        return []
+    if sum(len(c[1]) for c in chunks) > TCP_SEED_BYTES:
+        return []
+    records = SEPARATOR.join(bytes([d | (i % 16) << 4]) + data
+                             for i, (d, data) in enumerate(chunks))
+    isns = (0xFFFFFF00).to_bytes(4, "little") + (123456789).to_bytes(4, "little")
+    return [bytes([mode]) + isns + records + b"\xff\xfd" + program
+            for mode, program in TCP_PROGRAMS]
+
+
 def load_vector(path):
     flags, passwords, chunks = 0, [], []
     max_lines = {"65536": 0, "64": 1, "200": 2, "1024": 3}
@@ -226,7 +251,7 @@ def shape(line):
 
 
 def write(target, data, seen):
-    key = data if target in ("session", "sasl") else shape(data)
+    key = data if target in ("session", "sasl", "tcp") else shape(data)
     if not data or key in seen[target]:
         return False
     seen[target].add(key)
@@ -239,11 +264,22 @@ def write(target, data, seen):
 
 def main():
     mechanisms = sasl_mechanisms()
-    targets = ["session", "command", "status", "data_line"] + (["sasl"] if mechanisms else [])
+    targets = ["session", "command", "status", "data_line", "tcp"] + \
+        (["sasl"] if mechanisms else [])
+    if "--only" in sys.argv:
+        only = sys.argv[sys.argv.index("--only") + 1]
+        targets = [t for t in targets if t == only]
     if "--clean" in sys.argv:
         for target in targets:
             shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
     seen = {t: set() for t in targets}
+    if "tcp" in targets:
+        for path in sorted(glob.glob(os.path.join(ROOT, "tests", "vectors", "real-*.vec"))):
+            for data in tcp_inputs(load_vector(path)[2]):
+                write("tcp", data, seen)
+    if targets == ["tcp"]:
+        print(f"tcp: {len(seen['tcp'])} inputs")
+        return 0
     sessions = []
     for capture in sorted(glob.glob(os.path.join(ROOT, "sample-pcaps", "*.pcapng"))):
         for name, flags, chunks in capture_sessions(capture):

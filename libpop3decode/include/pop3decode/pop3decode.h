@@ -891,6 +891,115 @@ POP3D_EXPORT uint16_t pop3d_url_port(const pop3d_url* url) POP3D_NOEXCEPT; /* 11
 /* The commands a client sends for the URL, CRLF-separated, NUL-terminated; valid until free. */
 POP3D_EXPORT const char* pop3d_url_commands(const pop3d_url* url) POP3D_NOEXCEPT;
 
+/* ---------------------------------------------------------------------------------------------
+ * TCP conversation follower: feeds a pop3d_session from the TCP segments of one conversation in
+ * capture order, putting them back in the conversation's true order (C++: pop3decode/tcp.hpp).
+ * Same direction: retransmissions dropped, overlaps trimmed (the first copy wins; a differing
+ * copy is reported as POP3D_TCP_NOTICE_OVERLAP_CONFLICT), segments after a hole wait for it.
+ * Across directions: a segment whose acknowledgement number covers bytes of the other direction
+ * not delivered yet waits for them, so an answer captured before its command is decoded after
+ * it. FIN and RST act at their sequence position. Waiting bytes and segments are bounded; when a
+ * bound is hit or the conversation ends, holes become pop3d_session_gap calls at their offsets.
+ * Without SYN, the first start_segments segments of a direction are held to find its origin
+ * (the lowest sequence number among them). Sequence numbers may wrap.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct pop3d_tcp pop3d_tcp;
+
+/* Segment flags: the TCP header's bit values. */
+#define POP3D_TCP_FIN 0x01u
+#define POP3D_TCP_SYN 0x02u
+#define POP3D_TCP_RST 0x04u
+#define POP3D_TCP_ACK 0x10u /* `ack` is meaningful */
+
+typedef struct pop3d_tcp_segment {
+  uint32_t direction;     /* pop3d_direction */
+  uint32_t flags;         /* POP3D_TCP_* */
+  uint32_t seq;           /* sequence number (of the SYN, when POP3D_TCP_SYN is set) */
+  uint32_t ack;           /* acknowledgement number, when POP3D_TCP_ACK is set */
+  const uint8_t* payload; /* borrowed for the call only */
+  size_t payload_length;
+  uint64_t tag; /* the caller's name for the segment (frame number, record index) */
+} pop3d_tcp_segment;
+
+typedef struct pop3d_tcp_options {
+  size_t max_buffered_bytes;    /* payload bytes waiting, both directions (default 1 MiB) */
+  size_t max_buffered_segments; /* segment pieces waiting, both directions (default 1024) */
+  uint32_t start_segments;      /* without SYN: segments held to find the origin (default 4) */
+} pop3d_tcp_options;
+
+typedef enum pop3d_tcp_report_kind {
+  POP3D_TCP_CHUNK = 0,  /* bytes about to be fed to the session: its events follow */
+  POP3D_TCP_GAP = 1,    /* bytes lost, about to be given to pop3d_session_gap */
+  POP3D_TCP_FINISH = 2, /* the conversation ended; pop3d_session_finish follows */
+  POP3D_TCP_NOTICE = 3  /* something the follower met (see pop3d_tcp_notice) */
+} pop3d_tcp_report_kind;
+
+/* Stable names: pop3d_tcp_notice_name. */
+typedef enum pop3d_tcp_notice {
+  POP3D_TCP_NOTICE_RETRANSMISSION = 0,    /* bytes already delivered came again (dropped) */
+  POP3D_TCP_NOTICE_OVERLAP_CONFLICT = 1,  /* an overlapping copy differs (first copy kept) */
+  POP3D_TCP_NOTICE_OUT_OF_WINDOW = 2,     /* far ahead of the stream (dropped) */
+  POP3D_TCP_NOTICE_BEFORE_START = 3,      /* before the origin of a stream without SYN */
+  POP3D_TCP_NOTICE_DATA_AFTER_FIN = 4,    /* payload beyond its direction's FIN (dropped) */
+  POP3D_TCP_NOTICE_AFTER_END = 5,         /* a segment after the conversation ended */
+  POP3D_TCP_NOTICE_ACK_UNMET = 6,         /* released without the bytes it acknowledges */
+  POP3D_TCP_NOTICE_ACK_OUT_OF_WINDOW = 7, /* acknowledges far beyond the other direction */
+  POP3D_TCP_NOTICE_SYN_MISMATCH = 8       /* a SYN disagreeing with the origin (ignored) */
+} pop3d_tcp_notice;
+
+#define POP3D_TCP_ACK_UNKNOWN UINT64_MAX
+
+typedef struct pop3d_tcp_report {
+  uint32_t kind;      /* pop3d_tcp_report_kind */
+  uint32_t direction; /* pop3d_direction (CHUNK, GAP, NOTICE) */
+  uint64_t offset;    /* stream offset of the bytes (CHUNK, GAP, NOTICE) */
+  uint64_t length;    /* bytes concerned */
+  /* CHUNK: the offset of the OTHER direction's stream that the sender had acknowledged when it
+   * sent these bytes, or POP3D_TCP_ACK_UNKNOWN; never more than that direction's offset in the
+   * session at this point, never decreasing within a direction. */
+  uint64_t peer_acked;
+  uint64_t tag;    /* CHUNK, NOTICE: the segment the bytes came from */
+  uint32_t notice; /* NOTICE: pop3d_tcp_notice */
+} pop3d_tcp_report;
+
+/* Called for each report; return 0 to go on. Non-zero stops the callbacks (the call then
+ * returns POP3D_ERR_CALLBACK and the follower and its session must be freed). */
+typedef int (*pop3d_tcp_report_callback)(void* user_data, const pop3d_tcp_report* report);
+
+POP3D_EXPORT void pop3d_tcp_options_init(pop3d_tcp_options* options) POP3D_NOEXCEPT;
+
+/* A follower feeding `session`, which it borrows: the session must outlive the follower and
+ * must not be fed directly while the follower is in use (pop3d_tcp_free does not free it).
+ * options may be NULL for the defaults. NULL if session is NULL or out of memory. */
+POP3D_EXPORT pop3d_tcp* pop3d_tcp_new(pop3d_session* session,
+                                      const pop3d_tcp_options* options) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_tcp_free(pop3d_tcp* tcp) POP3D_NOEXCEPT;
+
+/* One segment in capture order. Session events go to event_callback, reports to
+ * report_callback (either may be NULL); both with user_data, before the call returns. Returns
+ * POP3D_OK, POP3D_ERR_INVALID_ARGUMENT (NULL tcp or segment, NULL payload with a length, bad
+ * direction), POP3D_ERR_NO_MEMORY or POP3D_ERR_CALLBACK; after an error, free the follower and
+ * its session. */
+POP3D_EXPORT int pop3d_tcp_add(pop3d_tcp* tcp, const pop3d_tcp_segment* segment,
+                               pop3d_event_callback event_callback,
+                               pop3d_tcp_report_callback report_callback,
+                               void* user_data) POP3D_NOEXCEPT;
+
+/* The caller ends the conversation: waiting bytes are delivered, holes become gaps and the
+ * session is finished (unless FINs or an RST already finished it). Same return codes. */
+POP3D_EXPORT int pop3d_tcp_end(pop3d_tcp* tcp, pop3d_event_callback event_callback,
+                               pop3d_tcp_report_callback report_callback,
+                               void* user_data) POP3D_NOEXCEPT;
+
+/* 1 once the session was finished (both FINs, an RST, or pop3d_tcp_end); 0 otherwise. */
+POP3D_EXPORT int pop3d_tcp_ended(const pop3d_tcp* tcp) POP3D_NOEXCEPT;
+/* Stream offset of the next byte the session will get in a direction (0 for bad arguments). */
+POP3D_EXPORT uint64_t pop3d_tcp_offset(const pop3d_tcp* tcp, uint32_t direction) POP3D_NOEXCEPT;
+/* Payload bytes waiting (0 for NULL). */
+POP3D_EXPORT size_t pop3d_tcp_buffered_bytes(const pop3d_tcp* tcp) POP3D_NOEXCEPT;
+/* Static name of a pop3d_tcp_notice ("tcp_retransmission", ...), or NULL. */
+POP3D_EXPORT const char* pop3d_tcp_notice_name(uint32_t notice) POP3D_NOEXCEPT;
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
