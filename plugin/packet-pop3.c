@@ -41,7 +41,6 @@
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/show_exception.h>
-#include <epan/strutil.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
 #include <epan/dissectors/packet-tcp.h>
@@ -53,6 +52,7 @@
 
 #include "event-codec.h"
 #include "packet-pop3.h"
+#include "pop3-compat.h"
 
 #define POP3_TCP_PORT 110
 #define POP3_TLS_PORT 995
@@ -95,9 +95,9 @@ static int credentials_tap = -1;
 /* Preferences */
 static guint pref_tls_port = POP3_TLS_PORT;
 static guint registered_tls_port = 0;
-static gboolean pref_reassemble = TRUE;
-static gboolean pref_imf = TRUE;
-static gboolean pref_imf_top = FALSE;
+static pop3_pref_bool pref_reassemble = TRUE;
+static pop3_pref_bool pref_imf = TRUE;
+static pop3_pref_bool pref_imf_top = FALSE;
 static guint pref_max_line = 65536;
 
 /* Known passwords (UAT) */
@@ -645,7 +645,7 @@ static char *
 format_bytes(packet_info *pinfo, const guint8 *p, size_t n)
 {
     size_t take = n > MAX_SHOWN_LINE ? MAX_SHOWN_LINE : n;
-    char *s = format_text(pinfo->pool, p ? p : (const guchar *)"", take);
+    char *s = pop3_format_text(pinfo->pool, p ? p : (const guint8 *)"", take);
     size_t len = strlen(s);
 
     if (len > MAX_SHOWN_TEXT) {

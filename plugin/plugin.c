@@ -11,12 +11,16 @@
 #include <pop3decode/pop3decode.h>
 
 #include "packet-pop3.h"
+#include "pop3-compat.h"
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = POP3D_VERSION_STRING;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
 WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
 
 WS_DLL_PUBLIC void plugin_register(void);
+#ifdef POP3_HAVE_PLUGIN_DESCRIBE
+WS_DLL_PUBLIC uint32_t plugin_describe(void);
+#endif
 
 void
 plugin_register(void)
@@ -31,3 +35,11 @@ plugin_register(void)
     plug_pop3_stats.register_tap_listener = pop3_stats_tree_register;
     tap_register_plugin(&plug_pop3_stats);
 }
+
+#ifdef POP3_HAVE_PLUGIN_DESCRIBE
+uint32_t
+plugin_describe(void)
+{
+    return POP3_PLUGIN_DESCRIPTION;
+}
+#endif

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <new>
@@ -15,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "catch_compat.hpp"
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/session.hpp"
 #include "vector_runner.hpp"

@@ -2,7 +2,6 @@
 // not crash, hang, read outside its input or grow without bound, and must decode what follows.
 // (The basic line-length and pipelining bounds are in test_session.cpp.)
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "catch_compat.hpp"
 #include "pop3decode/session.hpp"
 #include "vector_runner.hpp"
 

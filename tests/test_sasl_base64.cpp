@@ -1,7 +1,7 @@
 // Base64 as SASL carries it (RFC 4648 section 4) and mechanism names.
-#include <catch2/catch.hpp>
 #include <string>
 
+#include "catch_compat.hpp"
 #include "pop3decode/sasl.hpp"
 
 namespace sasl = pop3decode::sasl;

@@ -42,7 +42,7 @@ TEST_CASE("XOAUTH2: token, error challenge, empty answer", "[sasl]") {
   CHECK(h.items().empty());
 }
 
-TEST_CASE("XOAUTH2: after an empty challenge; malformed variants", "[sasl]") {
+TEST_CASE("XOAUTH2: after an empty challenge, malformed variants", "[sasl]") {
   {
     Harness h("XOAUTH2");
     h.server("");
@@ -128,7 +128,7 @@ TEST_CASE("OAUTHBEARER: RFC 7628 section 4.1 and 4.3 examples", "[sasl]") {
   CHECK(h.items().empty());
 }
 
-TEST_CASE("OAUTHBEARER: without authzid, other keys; malformed variants", "[sasl]") {
+TEST_CASE("OAUTHBEARER: without authzid, other keys, malformed variants", "[sasl]") {
   {
     Harness h("OAUTHBEARER");
     const std::string message =

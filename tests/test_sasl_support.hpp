@@ -2,11 +2,11 @@
 // a buffer, the step's subtree item as parent.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "catch_compat.hpp"
 #include "pop3decode/event.hpp"
 #include "pop3decode/sasl.hpp"
 

@@ -1,7 +1,7 @@
 // Credential verification against RFC examples, right and wrong passwords, malformed input.
-#include <catch2/catch.hpp>
 #include <string>
 
+#include "catch_compat.hpp"
 #include "pop3decode/sasl.hpp"
 
 namespace sasl = pop3decode::sasl;

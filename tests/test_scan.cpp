@@ -1,10 +1,10 @@
 // The word-at-a-time byte scans (src/scan.hpp) against byte-by-byte definitions, for every
 // length up to 40 and every position of one special byte, so each load width and the
 // overlapping tail loads are covered.
-#include <catch2/catch.hpp>
 #include <string>
 
 #include "../libpop3decode/src/scan.hpp"
+#include "catch_compat.hpp"
 
 namespace scan = pop3decode::scan;
 

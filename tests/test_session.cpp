@@ -1,12 +1,12 @@
 // The session decoder, driven by the data vectors in tests/vectors and by direct checks.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 
+#include "catch_compat.hpp"
 #include "pop3decode/session.hpp"
 #include "vector_runner.hpp"
 

@@ -3,7 +3,6 @@
 // then mangled as taps and merged captures mangle them. Without loss, the Session's events must
 // equal the natural-order decode exactly; with loss, the gaps must sit where the bytes were.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "catch_compat.hpp"
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/session.hpp"
 #include "pop3decode/tcp.hpp"

@@ -1,10 +1,10 @@
 // Transactions (a command and its complete answer), the order of events, and the
 // wanted-events mask.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
 
+#include "catch_compat.hpp"
 #include "pop3decode/session.hpp"
 #include "vector_runner.hpp"
 
@@ -172,7 +172,7 @@ TEST_CASE("commands unanswered at finish each get a transaction marked unanswere
   CHECK(out.kinds.back() == EventKind::end);
 }
 
-TEST_CASE("a gap cutting a RETR names its request; the transaction is marked cut",
+TEST_CASE("a gap cutting a RETR names its request, the transaction is marked cut",
           "[transaction]") {
   Session session;
   Collected out;
@@ -218,7 +218,7 @@ TEST_CASE("refused, failed and cancelled logins are told apart", "[transaction][
   CHECK(results == expected);
 }
 
-TEST_CASE("known verbs are named in upper case; the line stays as sent", "[transaction]") {
+TEST_CASE("known verbs are named in upper case, the line stays as sent", "[transaction]") {
   Session session;
   std::vector<std::string> commands, answered;
   session.feed(S, "+OK\r\n", [](const Event&) {});
@@ -247,7 +247,7 @@ TEST_CASE("the session user is the authorization identity of a master-user login
   CHECK(out.transactions[0].authzid == "alice");
 }
 
-TEST_CASE("unwanted events are not delivered; transactions are the same at every split",
+TEST_CASE("unwanted events are not delivered, transactions are the same at every split",
           "[transaction][vectors]") {
   size_t vectors = 0;
   for (const auto& entry : std::filesystem::directory_iterator(POP3DECODE_VECTORS_DIR)) {

@@ -1,5 +1,4 @@
 // POP URL parsing (RFC 2384) and the commands a URL implies.
-#include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -7,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catch_compat.hpp"
 #include "pop3decode/url.hpp"
 
 using pop3decode::parse_pop_url;
@@ -120,7 +120,7 @@ TEST_CASE("POP URL ports", "[url]") {
   CHECK_FALSE(parses("pop://h::110"));
 }
 
-TEST_CASE("POP URL ;AUTH= parameter", "[url]") {
+TEST_CASE("POP URL AUTH= parameter", "[url]") {
   SECTION("the parameter name is case-insensitive") {
     CHECK(parse_valid("pop://u;auth=PLAIN@h").auth == "PLAIN");
     CHECK(parse_valid("pop://u;Auth=PLAIN@h").auth == "PLAIN");

@@ -21,6 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import tsharkenv  # noqa: E402
+import wsformat  # noqa: E402
 
 SOURCE_DIR = os.environ.get("POP3DECODE_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 SAMPLES = os.path.join(SOURCE_DIR, "sample-pcaps")
@@ -60,7 +61,8 @@ def render(ts, capture):
         args += ["-o", "tls.keylog_file:" + ts.capture(keys)]
     for f in FIELDS:
         args += ["-e", f]
-    return ts.run(args).stdout
+    # In the form Wireshark 4.0 prints, whichever version runs (see wsformat.py).
+    return wsformat.of(ts).fields(ts.run(args).stdout, FIELDS, header=True, aggregator="|")
 
 
 def main():

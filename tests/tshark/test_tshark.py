@@ -28,6 +28,7 @@ import pcapports  # noqa: E402
 import pcapwriter  # noqa: E402
 import pop3json  # noqa: E402
 import tsharkenv  # noqa: E402
+import wsformat  # noqa: E402
 
 SOURCE_DIR = os.environ.get("POP3DECODE_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 SAMPLES = os.path.join(SOURCE_DIR, "sample-pcaps")
@@ -202,8 +203,12 @@ class RegistrationTest(unittest.TestCase):
         self.assertRegex(out, r"pop3decode\.so\s+%s\s+dissector" % re.escape(version))
 
     def test_protocol(self):
-        out = tshark().run(["-G", "protocols"]).stdout
-        self.assertIn("Post Office Protocol v3\tPOP3\tpop3", out.splitlines())
+        rows = wsformat.protocols(tshark().run(["-G", "protocols"]).stdout)
+        self.assertIn("pop3", rows)
+        name, short, flags = rows["pop3"]
+        self.assertEqual((name, short), ("Post Office Protocol v3", "POP3"))
+        # 4.0 prints no flags; 4.4 on: enabled, enabled by default, can be disabled
+        self.assertIn(flags, [(), ("T", "T", "T")])
 
     def test_public_fields(self):
         fields = {}
@@ -715,8 +720,9 @@ class TcpEdgeCaseTest(unittest.TestCase):
         return pop3json.Decoded(two.stdout)
 
     def info(self, path, extra=()):
-        out = run(path, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info",
-                         "-Y", "pop3"] + list(extra)).stdout
+        out = wsformat.of(tshark()).fields(
+            run(path, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info",
+                       "-Y", "pop3"] + list(extra)).stdout, ["frame.number", "_ws.col.Info"])
         return dict((int(l.split("\t")[0]), l.split("\t", 1)[1]) for l in out.splitlines())
 
     def test_retransmission_and_overlap(self):
