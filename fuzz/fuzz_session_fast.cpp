@@ -79,7 +79,7 @@ class Checker final : public EventHandler {
       : streams_(streams), max_line_(max_line) {}
 
   void on_event(const Event& e) override {
-    CHECK(static_cast<uint32_t>(e.kind) <= POP3D_EVENT_END);
+    CHECK(static_cast<uint32_t>(e.kind) < POP3D_EVENT_KIND_COUNT);
     CHECK(e.direction == Direction::client_to_server || e.direction == Direction::server_to_client);
     const Stream& s = streams_[static_cast<size_t>(e.direction)];
     const uint64_t fed = s.bytes.size();

@@ -984,6 +984,12 @@ tap_credentials(show_ctx *sc, const pop3d_event *ev)
     auth->username_num = req && req->request_frame ? req->request_frame : pinfo->num;
     auth->password_hf_id = pass ? (guint)hf_field[POP3D_FIELD_AUTH_PASSWORD] : 0;
     auth->username = item_string(pinfo, user);
+    /* A master-user login: who proved the credentials, as whom (whose mailbox is open). */
+    if (authzid && authzid != user && authzid->text_length &&
+        (authzid->text_length != user->text_length ||
+         memcmp(authzid->text, user->text, user->text_length) != 0))
+        auth->username = wmem_strdup_printf(pinfo->pool, "%s as %s", auth->username,
+                                            item_string(pinfo, authzid));
     auth->proto = "POP3";
     info = g_string_new(NULL);
     g_string_append(info, method ? item_string(pinfo, method) : "login");

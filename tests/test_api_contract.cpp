@@ -291,7 +291,7 @@ TEST_CASE("the vector loader rejects what it does not know", "[vectors]") {
   CHECK(v.options.max_line == 100);
   CHECK(v.chunks.size() == 2);
   CHECK(v.passwords.size() == 1);
-  using Catch::Matchers::Contains;
+  using pop3test::Contains;
   CHECK_THROWS_WITH(pop3test::load_vector(write("directive.vec", "X: +OK\\r\\n\n" + events)),
                     Contains("unknown directive"));
   CHECK_THROWS_WITH(pop3test::load_vector(write("typo.vec", "S:+OK\\r\\n\n" + events)),

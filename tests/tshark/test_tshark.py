@@ -109,7 +109,8 @@ def credentials(path, decrypt=True, extra=()):
     out = run(path, PLAIN + list(extra), decrypt=decrypt).stdout
     rows = []
     for line in out.splitlines():
-        m = re.match(r"^(\d+)\s+POP3\s+(\S+)\s*(.*)$", line)
+        # a master-user login is "admin as alice"
+        m = re.match(r"^(\d+)\s+POP3\s+(\S+(?: as \S+)?)\s*(.*)$", line)
         if m:
             rows.append((int(m.group(1)), m.group(2), m.group(3).strip()))
     return rows
@@ -402,7 +403,7 @@ class SampleFieldsTest(unittest.TestCase):
         self.assertEqual(len(d.frames_with("pop3.anomaly.cleartext_password")), 3)
         self.assertEqual([(u, i) for _, u, i in credentials(path)],
                          [("alice", "PLAIN, password: wonderland, success")] * 2 +
-                         [("admin", "PLAIN, password: master-key, success")])
+                         [("admin as alice", "PLAIN, password: master-key, success")])
         # pop3.request.command once per command, never on SASL lines
         self.assertEqual(d.values("pop3.request.command").count("AUTH"), 3)
 
