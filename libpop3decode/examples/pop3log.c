@@ -88,9 +88,11 @@ typedef struct conversation {
   pop3d_tcp* tcp;
   int ended;
   const config* cfg;
-  /* Frame attribution: the segment whose bytes the session is decoding. */
+  /* Frame attribution: the segment whose bytes the session is decoding, and the last segment
+   * that gave bytes in each direction (a line flushed at the end was completed there). */
   int in_chunk;
   uint64_t chunk_tag;
+  uint64_t last_tag[2]; /* 0: none yet */
   /* Timestamps of the last TIME_RING segments added (tags increase). */
   uint64_t ring_tag[TIME_RING];
   timestamp ring_time[TIME_RING];
@@ -269,10 +271,8 @@ static void note_command(conversation* c, const pop3d_event* e) {
   pending* p = &c->pendings[c->pending_count++];
   memset(p, 0, sizeof *p);
   p->request_id = e->request_id;
-  if (c->in_chunk) {
-    p->command_frame = c->chunk_tag;
-    time_of(c, c->chunk_tag, &p->command_time);
-  }
+  p->command_frame = c->last_tag[e->direction & 1];
+  if (p->command_frame) time_of(c, p->command_frame, &p->command_time);
   p->secret = (e->flags & POP3D_EVENT_SECRET) != 0;
   if (!p->secret || c->cfg->show_secrets) {
     p->line = malloc(e->line_length ? e->line_length : 1);
@@ -285,9 +285,9 @@ static void note_command(conversation* c, const pop3d_event* e) {
 
 static void note_status(conversation* c, const pop3d_event* e) {
   pending* p = find_pending(c, e->request_id);
-  if (!p || !c->in_chunk) return;
-  p->answer_frame = c->chunk_tag;
-  time_of(c, c->chunk_tag, &p->answer_time);
+  if (!p || !c->last_tag[e->direction & 1]) return;
+  p->answer_frame = c->last_tag[e->direction & 1];
+  time_of(c, p->answer_frame, &p->answer_time);
 }
 
 /* ---- Transactions ------------------------------------------------------------------------ */
@@ -298,9 +298,15 @@ static void print_transaction(conversation* c, const pop3d_transaction* t) {
   fputs("{\"type\":\"transaction\"", out);
   print_conversation(out, c);
   fprintf(out, ",\"request_id\":%" PRIu64, t->request_id);
+  /* An unknown verb is the command as sent; `argument` holds it. */
+  int unknown = t->command == POP3D_CMD_UNKNOWN;
   json_key(out, "command");
-  json_cstring(out, pop3d_command_name(t->command));
-  if (t->argument_length) {
+  if (unknown)
+    json_string(out, t->argument, t->argument_length);
+  else
+    json_cstring(out, pop3d_command_name(t->command));
+  if (unknown) fputs(",\"known\":false", out);
+  if (t->argument_length && !unknown) {
     json_key(out, "argument");
     json_string(out, t->argument, t->argument_length);
   }
@@ -387,6 +393,7 @@ static int on_report(void* user_data, const pop3d_tcp_report* r) {
     case POP3D_TCP_CHUNK:
       c->in_chunk = 1;
       c->chunk_tag = r->tag;
+      c->last_tag[r->direction & 1] = r->tag;
       break;
     case POP3D_TCP_GAP:
       c->in_chunk = 0;
@@ -473,6 +480,7 @@ static int start_decoder(table* t, conversation* c) {
   c->number = ++t->numbered;
   c->ended = 0;
   c->in_chunk = 0;
+  c->last_tag[0] = c->last_tag[1] = 0;
   c->ring_count = 0;
   c->ring_next = 0;
   return 1;
