@@ -26,6 +26,9 @@
  * (Python reads it back with errors="surrogateescape").
  * Frame numbers are 1-based record indexes of the file (Wireshark's frame.number).
  */
+/* pcap.h uses the BSD types (u_char, u_int) that strict C modes hide. */
+#define _DEFAULT_SOURCE
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -68,6 +71,7 @@ typedef struct pending {
   timestamp command_time;
   uint64_t answer_frame; /* 0 until its status line came */
   timestamp answer_time;
+  int has_command_time, has_answer_time;
   char* line; /* the command line (malloc'd), NULL when it is a secret not to be shown */
   size_t line_length;
   int secret;
@@ -93,9 +97,10 @@ typedef struct conversation {
   int in_chunk;
   uint64_t chunk_tag;
   uint64_t last_tag[2]; /* 0: none yet */
-  /* Timestamps of the last TIME_RING segments added (tags increase). */
-  uint64_t ring_tag[TIME_RING];
-  timestamp ring_time[TIME_RING];
+  /* Timestamps of the last TIME_RING segments added (tags increase); allocated while the
+   * conversation is decoded, so an ended one keeps only this small record. */
+  uint64_t* ring_tag;
+  timestamp* ring_time;
   size_t ring_next;
   size_t ring_count;
   pending* pendings;
@@ -120,11 +125,17 @@ static size_t utf8_sequence(const uint8_t* s, size_t n) {
   uint32_t min, cp;
   if (c < 0x80) return 1;
   if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, min = 0x80, cp = c & 0x1Fu;
+    len = 2;
+    min = 0x80;
+    cp = c & 0x1Fu;
   } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, min = 0x800, cp = c & 0x0Fu;
+    len = 3;
+    min = 0x800;
+    cp = c & 0x0Fu;
   } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, min = 0x10000, cp = c & 0x07u;
+    len = 4;
+    min = 0x10000;
+    cp = c & 0x07u;
   } else {
     return 0;
   }
@@ -196,7 +207,10 @@ static void format_address(char* buf, size_t size, uint8_t family, const uint8_t
     }
     int j = i;
     while (j < 8 && groups[j] == 0) j++;
-    if (j - i > best_len && j - i >= 2) best = i, best_len = j - i;
+    if (j - i > best_len && j - i >= 2) {
+      best = i;
+      best_len = j - i;
+    }
     i = j;
   }
   size_t used = 0;
@@ -272,7 +286,7 @@ static void note_command(conversation* c, const pop3d_event* e) {
   memset(p, 0, sizeof *p);
   p->request_id = e->request_id;
   p->command_frame = c->last_tag[e->direction & 1];
-  if (p->command_frame) time_of(c, p->command_frame, &p->command_time);
+  if (p->command_frame) p->has_command_time = time_of(c, p->command_frame, &p->command_time);
   p->secret = (e->flags & POP3D_EVENT_SECRET) != 0;
   if (!p->secret || c->cfg->show_secrets) {
     p->line = malloc(e->line_length ? e->line_length : 1);
@@ -287,7 +301,7 @@ static void note_status(conversation* c, const pop3d_event* e) {
   pending* p = find_pending(c, e->request_id);
   if (!p || !c->last_tag[e->direction & 1]) return;
   p->answer_frame = c->last_tag[e->direction & 1];
-  time_of(c, p->answer_frame, &p->answer_time);
+  p->has_answer_time = time_of(c, p->answer_frame, &p->answer_time);
 }
 
 /* ---- Transactions ------------------------------------------------------------------------ */
@@ -359,12 +373,18 @@ static void print_transaction(conversation* c, const pop3d_transaction* t) {
   if (t->indicator != POP3D_INDICATOR_NONE)
     fprintf(out, ",\"response_offset\":%" PRIu64, t->response_offset);
   if (p && p->command_frame) {
-    fprintf(out, ",\"command_frame\":%" PRIu64 ",\"command_time\":", p->command_frame);
-    json_time(out, p->command_time);
+    fprintf(out, ",\"command_frame\":%" PRIu64, p->command_frame);
+    if (p->has_command_time) {
+      fputs(",\"command_time\":", out);
+      json_time(out, p->command_time);
+    }
   }
   if (p && p->answer_frame) {
-    fprintf(out, ",\"answer_frame\":%" PRIu64 ",\"answer_time\":", p->answer_frame);
-    json_time(out, p->answer_time);
+    fprintf(out, ",\"answer_frame\":%" PRIu64, p->answer_frame);
+    if (p->has_answer_time) {
+      fputs(",\"answer_time\":", out);
+      json_time(out, p->answer_time);
+    }
   }
   /* The frame that completed the answer (the end of multi-line data or of a SASL exchange);
    * absent when the conversation's end completed it. */
@@ -462,6 +482,10 @@ static void release_decoder(conversation* c) {
   free(c->pendings);
   c->pendings = NULL;
   c->pending_capacity = 0;
+  free(c->ring_tag);
+  free(c->ring_time);
+  c->ring_tag = NULL;
+  c->ring_time = NULL;
 }
 
 /* (Re)starts the decoder of a conversation. */
@@ -473,7 +497,9 @@ static int start_decoder(table* t, conversation* c) {
                           POP3D_EVENT_BIT(POP3D_EVENT_STATUS);
   c->session = pop3d_session_new(&options);
   c->tcp = c->session ? pop3d_tcp_new(c->session, NULL) : NULL;
-  if (!c->tcp) {
+  c->ring_tag = malloc(TIME_RING * sizeof *c->ring_tag);
+  c->ring_time = malloc(TIME_RING * sizeof *c->ring_time);
+  if (!c->tcp || !c->ring_tag || !c->ring_time) {
     release_decoder(c);
     return 0;
   }
@@ -604,7 +630,8 @@ static int parse_packet(const config* cfg, int dlt, const uint8_t* f, size_t n, 
     src = f + ip + 12;
     dst = f + ip + 16;
     tcp = ip + ihl;
-    end = ip + be16(f + ip + 2);
+    /* Total length 0: a segment captured before TCP segmentation offload split it. */
+    end = be16(f + ip + 2) ? ip + be16(f + ip + 2) : n;
   } else if (ethertype == 0x86DD) {
     if (n < ip + 40 || (f[ip] >> 4) != 6) return 0;
     family = 6;
