@@ -91,6 +91,8 @@ typedef struct conversation {
   pop3d_session* session;
   pop3d_tcp* tcp;
   int ended;
+  int has_syn; /* the client's SYN was seen, with sequence number syn_seq */
+  uint32_t syn_seq;
   const config* cfg;
   /* Frame attribution: the segment whose bytes the session is decoding, and the last segment
    * that gave bytes in each direction (a line flushed at the end was completed there). */
@@ -505,6 +507,7 @@ static int start_decoder(table* t, conversation* c) {
   }
   c->number = ++t->numbered;
   c->ended = 0;
+  c->has_syn = 0;
   c->in_chunk = 0;
   c->last_tag[0] = c->last_tag[1] = 0;
   c->ring_count = 0;
@@ -699,14 +702,22 @@ static void add_segment(table* t, const config* cfg, tcp_packet* p, uint64_t fra
       fprintf(stderr, "pop3log: out of memory\n");
       exit(2);
     }
-  } else if (c->ended) {
-    /* Segments after the end (late ACKs, retransmitted FINs) are dropped; a new SYN on the
-     * same addresses and ports starts a new conversation. */
+  } else if (c->ended || (syn_only && p->segment.direction == POP3D_CLIENT_TO_SERVER &&
+                          (c->has_syn ? p->segment.seq != c->syn_seq
+                                      : pop3d_tcp_offset(c->tcp, POP3D_CLIENT_TO_SERVER) > 0))) {
+    /* Segments after the end (late ACKs, retransmitted FINs) are dropped. A new SYN on the
+     * same addresses and ports starts a new conversation, also when the previous one was
+     * never seen to end (the ports were reused). */
     if (!syn_only) return;
+    if (!c->ended) end_conversation(c);
     if (!start_decoder(t, c)) {
       fprintf(stderr, "pop3log: out of memory\n");
       exit(2);
     }
+  }
+  if (syn_only && p->segment.direction == POP3D_CLIENT_TO_SERVER && !c->has_syn) {
+    c->has_syn = 1;
+    c->syn_seq = p->segment.seq;
   }
   size_t i = c->ring_next;
   c->ring_tag[i] = frame;

@@ -7,7 +7,9 @@
 - secrets: no password, token or proof of the sample captures appears in the output unless
   --show-secrets is given, and then the PASS line does;
 - JSON strings: bytes that are not UTF-8 come back exactly (surrogateescape), control
-  characters and quotes are escaped, every line is one JSON object.
+  characters and quotes are escaped, every line is one JSON object;
+- port reuse: a SYN with a new sequence number on the addresses and ports of an open
+  conversation ends it and starts another.
 
 Environment: POP3LOG (empty when it was not built), POP3DECODE_SOURCE_DIR. Exit 77 (skipped)
 when pop3log was not built.
@@ -138,6 +140,28 @@ def json_strings(pop3log, tmp):
           "control characters written raw")
 
 
+def port_reuse(pop3log, tmp):
+    """Two conversations on the same addresses and ports, the first never closed: the second
+    SYN starts a new conversation and ends the first (its last command unanswered)."""
+    path = os.path.join(tmp, "reuse.pcap")
+    with open(path, "wb") as f:
+        w = pcapwriter.Writer(f)
+        w.handshake()
+        w.server_says(b"+OK ready\r\n")
+        w.client_says(b"USER alice\r\n")
+        w.server_says(b"+OK\r\n")
+        w.client_says(b"STAT\r\n")
+        w.seq = {w.client: 900000, w.server: 700000}
+        w.handshake()
+        w.server_says(b"+OK again\r\n")
+        w.client_says(b"USER bob\r\n")
+        w.server_says(b"+OK\r\n")
+    got = [(t["conversation"], t["command"], t.get("argument"), t["indicator"])
+           for t in parse(run(pop3log, path)) if t["type"] == "transaction"]
+    check(got == [(1, "USER", "alice", "+OK"), (1, "STAT", None, None),
+                  (2, "USER", "bob", "+OK")], "port reuse: %r" % got)
+
+
 def main():
     pop3log = os.environ.get("POP3LOG", "")
     if not pop3log or not os.path.exists(pop3log):
@@ -153,6 +177,7 @@ def main():
         ports(pop3log, tmp)
         secrets(pop3log, captures)
         json_strings(pop3log, tmp)
+        port_reuse(pop3log, tmp)
     print("%d failures" % len(failures))
     return 1 if failures else 0
 
