@@ -4,18 +4,22 @@
 For each sample-pcaps/*.pcapng, pop3log's transactions must equal what tshark shows with the
 freshly built plugin (tshark -T json, no TLS keys given to either):
 - answered commands: the sequence of (frame of the answer, frame of the command, command,
-  indicator, response code, login result, mechanism and user, announced octets, data octets, data lines), from
-  pop3log's transaction lines and from the plugin's pop3.response subtrees (pop3.response_to,
+  indicator, response code, login result, mechanism and user, announced octets, data octets,
+  data lines), from pop3log's transaction lines and from the plugin's pop3.response subtrees (pop3.response_to,
   pop3.response.command, ...; the greeting, which answers no command, excluded);
 - every command: the sequence of (frame, command) of pop3log's transactions and of the
   plugin's pop3.request subtrees (unanswered commands included; see same_commands);
 - multi-line answers: the frame where the data ended (pop3log's end_frame, the plugin's frame
   with pop3.data.octets).
-pop3log decodes cleartext on port 110 only: the POP3S capture (port 995) gives nothing on
-either side without keys, and STLS captures only their part before STLS.
+Answers cut short (a gap, or data never ended) are compared without their data totals: the
+plugin gives them only at the data's end. The third-party captures
+(POP3DECODE_THIRD_PARTY) are compared the same way when the folder is there (said "skipped"
+otherwise). pop3log decodes cleartext on port 110 only: the POP3S capture (port 995) gives
+nothing on either side without keys, and STLS captures only their part before STLS.
 
 Environment: POP3LOG (the program; empty when it was not built), POP3DECODE_PLUGIN (empty when
-the plugin was not built), POP3DECODE_SOURCE_DIR. Exit 77 (skipped) when one is missing.
+the plugin was not built), POP3DECODE_SOURCE_DIR, POP3DECODE_THIRD_PARTY. Exit 77 (skipped)
+when pop3log, the plugin or tshark is missing.
 """
 import glob
 import json
@@ -51,14 +55,17 @@ def ours(lines):
         if t["indicator"] is None:
             continue
         login = t.get("login")
+        # The plugin gives data totals at the data's end only; a cut answer has none.
+        data = not t["cut"] and "data_octets" in t
         answers.append((t.get("answer_frame"), t.get("command_frame"), t["command"],
                         t["indicator"], t.get("response_code"),
                         login["result"] if login else None,
                         login["mechanism"] if login else None,
                         login["authcid"] if login else None,
                         t.get("announced_octets") if t["command"] in ("RETR", "TOP") else None,
-                        t.get("data_octets"), t.get("data_lines"),
-                        t.get("end_frame") if "data_octets" in t else None))
+                        t.get("data_octets") if data else None,
+                        t.get("data_lines") if data else None,
+                        t.get("end_frame") if data else None))
     commands.sort(key=lambda c: c[0] or 0)  # unanswered ones come at their conversation's end
     return answers, commands
 
@@ -139,10 +146,15 @@ def main():
     if not captures:
         print("FAIL: no sample captures found")
         return 1
+    third_party_dir = os.environ.get("POP3DECODE_THIRD_PARTY", "")
+    third_party = sorted(glob.glob(os.path.join(third_party_dir, "*.pcap*"))) \
+        if third_party_dir and os.path.isdir(third_party_dir) else []
+    if not third_party:
+        print("third-party captures: skipped (folder %s absent)" % (third_party_dir or "not set"))
     tshark = TShark(plugin)
     failures, with_transactions = 0, 0
     try:
-        for capture in captures:
+        for capture in captures + third_party:
             name = os.path.basename(capture)
             our_answers, our_commands = ours(pop3log_lines(pop3log, capture))
             p = tshark.run(["-r", tshark.capture(capture), "-T", "json", "-Y", "pop3"])
@@ -150,7 +162,7 @@ def main():
             ok = our_answers == their_answers and same_commands(our_commands, their_commands)
             print("%-44s %s: %d commands, %d answered" % (name, "ok" if ok else "DIFFERENT",
                                                            len(our_commands), len(our_answers)))
-            if our_commands:
+            if our_commands and capture in captures:
                 with_transactions += 1
             if not ok:
                 failures += 1
@@ -170,7 +182,8 @@ def main():
         print("FAIL: only %d of %d captures gave transactions" % (with_transactions,
                                                                  len(captures)))
         failures += 1
-    print("%d captures, %d different" % (len(captures), failures))
+    print("%d sample and %d third-party captures, %d different" % (len(captures),
+                                                                  len(third_party), failures))
     return 1 if failures else 0
 
 
