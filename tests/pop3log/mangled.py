@@ -103,7 +103,8 @@ def main():
     args = parser.parse_args()
     pop3log = os.environ.get("POP3LOG", "")
     if not pop3log or not os.path.exists(pop3log):
-        print("SKIPPED: pop3log was not built (libpcap not found, or POP3DECODE_BUILD_EXAMPLES=OFF)")
+        print("SKIPPED: pop3log was not built (libpcap not found, or "
+              "POP3DECODE_BUILD_EXAMPLES=OFF)")
         return 77
     captures = sorted(glob.glob(os.path.join(SOURCE, "sample-pcaps", "*.pcapng")))
     failures, copies, changed, drops = 0, 0, 0, 0

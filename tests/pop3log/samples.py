@@ -5,8 +5,9 @@ For each sample-pcaps/*.pcapng, pop3log's transactions must equal what tshark sh
 freshly built plugin (tshark -T json, no TLS keys given to either):
 - answered commands: the sequence of (frame of the answer, frame of the command, command,
   indicator, response code, login result, mechanism and user, announced octets, data octets,
-  data lines), from pop3log's transaction lines and from the plugin's pop3.response subtrees (pop3.response_to,
-  pop3.response.command, ...; the greeting, which answers no command, excluded);
+  data lines), from pop3log's transaction lines and from the plugin's pop3.response subtrees
+  (pop3.response_to, pop3.response.command, ...; the greeting, which answers no command,
+  excluded);
 - every command: the sequence of (frame, command) of pop3log's transactions and of the
   plugin's pop3.request subtrees (unanswered commands included; see same_commands);
 - multi-line answers: the frame where the data ended (pop3log's end_frame, the plugin's frame
