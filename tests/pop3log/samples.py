@@ -135,7 +135,7 @@ def main():
     pop3log = os.environ.get("POP3LOG", "")
     plugin = os.environ.get("POP3DECODE_PLUGIN", "")
     if not pop3log or not os.path.exists(pop3log):
-        skip("pop3log was not built (libpcap not found)")
+        skip("pop3log was not built (libpcap not found, or POP3DECODE_BUILD_EXAMPLES=OFF)")
     if not plugin or not os.path.exists(plugin):
         skip("the Wireshark plugin was not built")
     if not shutil.which("tshark"):
