@@ -25,6 +25,11 @@
  * each byte that is not part of valid UTF-8 is written as the lone surrogate \udc80 + byte
  * (Python reads it back with errors="surrogateescape").
  * Frame numbers are 1-based record indexes of the file (Wireshark's frame.number).
+ *
+ * Limits: IP fragments are not reassembled (skipped); IPv6 extension headers other than
+ * hop-by-hop, routing and destination options end the parse. Memory: each open conversation
+ * holds its follower (at most 1 MiB of waiting payload by default) and session; an ended one
+ * keeps a record of about a hundred bytes until the end of the file.
  */
 /* pcap.h uses the BSD types (u_char, u_int) that strict C modes hide. */
 #define _DEFAULT_SOURCE
@@ -308,6 +313,16 @@ static void note_status(conversation* c, const pop3d_event* e) {
 
 /* ---- Transactions ------------------------------------------------------------------------ */
 
+/* A transaction line: the conversation (number, client, client_port, server, server_port),
+ * request_id, command (an unknown verb as sent, with "known":false), argument (user name,
+ * mechanism, ...; never a secret), message, lines (TOP), secret (the command line carries a
+ * password or proof) and line (the command line; left out when secret unless --show-secrets),
+ * indicator (null when unanswered), response_code (the text between the brackets),
+ * description, announced_octets (RETR/TOP "nnn octets", STAT's size), data_octets and
+ * data_lines (multi-line answers), login {mechanism, authcid, authzid, result, sasl_steps,
+ * verified}, the unanswered and cut flags, the stream offsets of command and answer, and
+ * command_frame/command_time, answer_frame/answer_time (its status line) and end_frame (where
+ * the answer was complete). A field that does not apply is left out. */
 static void print_transaction(conversation* c, const pop3d_transaction* t) {
   FILE* out = stdout;
   pending* p = find_pending(c, t->request_id);
