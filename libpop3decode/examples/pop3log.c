@@ -29,7 +29,7 @@
  * Limits: IP fragments are not reassembled (skipped); IPv6 extension headers other than
  * hop-by-hop, routing and destination options end the parse. Memory: each open conversation
  * holds its follower (at most 1 MiB of waiting payload by default) and session; an ended one
- * keeps a record of about a hundred bytes until the end of the file.
+ * keeps a record of under 200 bytes until the end of the file.
  */
 /* pcap.h uses the BSD types (u_char, u_int) that strict C modes hide. */
 #define _DEFAULT_SOURCE
