@@ -241,8 +241,8 @@ item_text_cut(wmem_allocator_t *scope, const pop3d_item *it, size_t max)
         return NULL;
     n = it->text_length > max ? max : it->text_length;
     return n < it->text_length ? wmem_strdup_printf(scope, "%s" UTF8_HORIZONTAL_ELLIPSIS,
-                                                    format_text(scope, it->text, n))
-                               : format_text(scope, it->text, n);
+                                                    pop3_format_text(scope, it->text, n))
+                               : pop3_format_text(scope, it->text, n);
 }
 
 /* How the Info column names a command: its verb and argument, without secrets (PASS's password,
