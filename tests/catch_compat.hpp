@@ -9,7 +9,9 @@
 #include <string>
 namespace pop3test {
 using Catch::Matchers::ContainsSubstring;
-inline auto Contains(const std::string& text) { return ContainsSubstring(text); }
+inline auto Contains(const std::string& text) {
+  return ContainsSubstring(text);
+}
 }  // namespace pop3test
 #else
 #include <catch2/catch.hpp>
