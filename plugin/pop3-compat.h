@@ -28,6 +28,20 @@ typedef gboolean pop3_pref_bool;
 #define pop3_format_text(scope, bytes, len) format_text((scope), (const guchar *)(bytes), (len))
 #endif
 
+/* field_info's value: a `fvalue_t` member in 4.0, a `fvalue_t *` from 4.2 on. */
+#ifdef POP3_PROBE_FIELD_INFO_VALUE_PTR
+#define pop3_field_info_value(fi) ((fi)->value)
+#else
+#define pop3_field_info_value(fi) (&(fi)->value)
+#endif
+
+/* A heuristic dissector returns `gboolean` in 4.0 and `bool` from 4.4 on. */
+#ifdef POP3_PROBE_HEUR_BOOL
+typedef bool pop3_heur_result;
+#else
+typedef gboolean pop3_heur_result;
+#endif
+
 /* plugin_describe() (4.4 on; wsutil/plugins.h is not installed by 4.0): optional for the loader,
  * but without it `tshark -G plugins` shows the plugin's type as "unknown". */
 #ifdef POP3_PROBE_PLUGIN_DESCRIBE

@@ -23,6 +23,7 @@
 #include <wsutil/str_util.h>
 
 #include "packet-pop3.h"
+#include "pop3-compat.h"
 
 #define TH_FIN 0x0001u
 #define TH_RST 0x0004u
@@ -69,7 +70,8 @@ tcp_flags(proto_tree *tree, guint32 *flags)
     hits = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
     if (!hits || hits->len == 0)
         return FALSE;
-    *flags = fvalue_get_uinteger(&((field_info *)g_ptr_array_index(hits, hits->len - 1))->value);
+    *flags = fvalue_get_uinteger(
+        pop3_field_info_value((field_info *)g_ptr_array_index(hits, hits->len - 1)));
     return TRUE;
 }
 

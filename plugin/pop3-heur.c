@@ -16,11 +16,14 @@
  */
 #include <wireshark.h>
 
+#include <string.h>
+
 #include <epan/conversation.h>
 #include <epan/packet.h>
 #include <epan/dissectors/packet-tcp.h>
 
 #include "packet-pop3.h"
+#include "pop3-compat.h"
 
 #define MAX_GREETING 512
 
@@ -31,25 +34,30 @@ static wmem_map_t *seen = NULL; /* conversation_t * that already carried payload
 static gboolean
 looks_like_greeting(tvbuff_t *tvb)
 {
-    gint avail = (gint)MIN(tvb_captured_length(tvb), MAX_GREETING);
-    gint eol, i;
+    guint avail = MIN(tvb_captured_length(tvb), MAX_GREETING);
+    const guint8 *p;
+    const guint8 *lf;
+    guint eol, i;
 
-    if (avail < 5 || tvb_memeql(tvb, 0, (const guint8 *)"+OK", 3) != 0)
+    if (avail < 5)
         return FALSE;
-    eol = tvb_find_guint8(tvb, 0, avail, '\n');
-    if (eol < 4 || tvb_get_guint8(tvb, eol - 1) != '\r')
+    p = tvb_get_ptr(tvb, 0, (gint)avail);
+    if (memcmp(p, "+OK", 3) != 0)
         return FALSE;
-    if (eol > 4 && tvb_get_guint8(tvb, 3) != ' ')
+    lf = (const guint8 *)memchr(p, '\n', avail);
+    eol = lf ? (guint)(lf - p) : 0;
+    if (eol < 4 || p[eol - 1] != '\r')
+        return FALSE;
+    if (eol > 4 && p[3] != ' ')
         return FALSE;
     for (i = 0; i < eol - 1; i++) {
-        guint8 c = tvb_get_guint8(tvb, i);
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
+        if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
             return FALSE;
     }
     return TRUE;
 }
 
-static gboolean
+static pop3_heur_result
 dissect_pop3_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
     struct tcpinfo *tcpinfo = (struct tcpinfo *)data;
