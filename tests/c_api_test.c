@@ -341,15 +341,16 @@ static void test_stop_position(void) {
   CHECK(pop3d_session_feed2(session, POP3D_CLIENT_TO_SERVER, (const uint8_t*)client, strlen(client),
                             NULL, NULL, &consumed) == POP3D_OK);
   CHECK(consumed == strlen(client));
-  /* "+OK in" answers PASS: a STATUS, then STATE and AUTH_RESULT from the same line. Stop at
-   * the STATUS (the 2nd event of this call). */
-  st.stop_from = st.stop_to = 2;
+  /* "+OK" answers USER (STATUS, TRANSACTION); "+OK in" answers PASS: a STATUS, then
+   * AUTH_RESULT, STATE and TRANSACTION from the same line. Stop at that STATUS (the 3rd event
+   * of this call). */
+  st.stop_from = st.stop_to = 3;
   CHECK(pop3d_session_feed2(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)answers,
                             strlen(answers), on_event_stopping, &st,
                             &consumed) == POP3D_ERR_CALLBACK);
   CHECK(consumed == strlen("+OK\r\n+OK in\r\n"));
-  CHECK(st.log.events == 2);
-  CHECK(pop3d_session_held_events(session) == 2);
+  CHECK(st.log.events == 3);
+  CHECK(pop3d_session_held_events(session) == 3);
   CHECK(pop3d_session_offset(session, POP3D_SERVER_TO_CLIENT) ==
         strlen(greeting) + strlen("+OK\r\n+OK in\r\n"));
   /* The state already changed with the line. */
@@ -358,10 +359,10 @@ static void test_stop_position(void) {
     struct seen s;
     memset(&s, 0, sizeof s);
     CHECK(pop3d_session_resume(session, on_event, &s) == POP3D_OK);
-    CHECK(s.events == 2 && s.states == 1 && s.auth_results == 1);
+    CHECK(s.events == 3 && s.states == 1 && s.auth_results == 1);
     CHECK(pop3d_session_held_events(session) == 0);
     CHECK(pop3d_session_resume(session, on_event, &s) == POP3D_OK);
-    CHECK(s.events == 2);
+    CHECK(s.events == 3);
   }
   pop3d_session_free(session);
   free(st.log.bytes);
@@ -578,7 +579,7 @@ int main(void) {
     const char* client = "USER bob\r\nPASS x\r\nUSER bob\r\nPASS y\r\nRETR 3\r\nNOOP\r\n";
     memset(&tx, 0, sizeof tx);
     pop3d_options_init(&options);
-    CHECK(options.wanted_events == POP3D_EVENTS_ALL);
+    CHECK(options.wanted_events == POP3D_EVENTS_DEFAULT);
     options.wanted_events = POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
     session = pop3d_session_new(&options);
     CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)greeting,

@@ -53,8 +53,9 @@ bool Capabilities::has_mechanism(std::string_view mechanism) const noexcept {
 }
 
 Session::Session(Options options) : options_(options) {
-  wanted_ = options_.wanted_events == 0 ? all_events : options_.wanted_events;
+  wanted_ = options_.wanted_events == 0 ? default_events : options_.wanted_events;
   wanted_data_line_ = wanted(EventKind::data_line);
+  wanted_data_chunk_ = wanted(EventKind::data_chunk);
   options_.max_line = std::max<size_t>(options_.max_line, 64);
   options_.max_pending = std::max<size_t>(options_.max_pending, 1);
   tls_ = options_.implicit_tls;
@@ -135,6 +136,69 @@ bool Session::advertised(std::string_view capability) const noexcept {
 // ---- framing ------------------------------------------------------------------------------
 
 size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
+  input_ = bytes;
+  const size_t consumed = feed_bytes(d, bytes, h);
+  // A chunk never outlives the call whose bytes it may point into.
+  flush_chunk(h);
+  input_ = {};
+  return consumed;
+}
+
+void Session::chunk_append(std::string_view data, uint64_t wire_offset, uint64_t wire_length,
+                           uint64_t request_id, Command command, EventHandler& h) {
+  Chunk& c = chunk_;
+  if (c.active && (c.request_id != request_id || c.command != command || c.end != wire_offset))
+    emit_chunk(h);
+  const auto in_input = [&] {
+    const auto begin = reinterpret_cast<uintptr_t>(input_.data());
+    const auto at = reinterpret_cast<uintptr_t>(data.data());
+    return at >= begin && at + data.size() <= begin + input_.size();
+  };
+  if (!c.active) {
+    c.active = true;
+    c.request_id = request_id;
+    c.command = command;
+    c.offset = wire_offset;
+    c.end = wire_offset;
+    // Lines read straight from the input are pointed to; others (completed from bytes held
+    // since an earlier call) are copied.
+    c.copied = !in_input();
+    if (c.copied) {
+      c.bytes.assign(data);
+    } else {
+      c.view = data;
+    }
+  } else if (!c.copied && data.data() == c.view.data() + c.view.size() && in_input()) {
+    c.view = std::string_view(c.view.data(), c.view.size() + data.size());
+  } else {
+    if (!c.copied) {
+      c.bytes.assign(c.view);
+      c.copied = true;
+    }
+    c.bytes.append(data);
+  }
+  c.end += wire_length;
+}
+
+void Session::emit_chunk(EventHandler& h) {
+  Chunk& c = chunk_;
+  c.active = false;
+  Event ev;
+  ev.kind = EventKind::data_chunk;
+  ev.direction = Direction::server_to_client;
+  ev.offset = c.offset;
+  ev.length = c.end - c.offset;
+  ev.data = c.copied ? std::string_view(c.bytes) : c.view;
+  ev.request_id = c.request_id;
+  ev.command = c.command;
+  c.view = {};
+  h.on_event(ev);
+  c.bytes.clear();
+  // One call's copy is kept for the next only while it is small.
+  if (c.bytes.capacity() > 65536) std::string().swap(c.bytes);
+}
+
+size_t Session::feed_bytes(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
   // Also reached from feed_lines for the rest of a chunk, never with a stop pending.
   stop_requested_ = false;
@@ -163,6 +227,7 @@ size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
 
 void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
                                EventHandler& h, bool with_item) {
+  flush_chunk(h);
   if (!wanted(kind)) {
     builder_.clear();
     return;
@@ -192,7 +257,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
     if (stop_requested_) return pos;
     // A mode change inside this chunk (STLS answered, decoding given up) sends the rest on.
     if (gave_up_ || ds.tls_check || ds.mode == Mode::tls) {
-      return pos + feed(d, bytes.substr(pos), h);
+      return pos + feed_bytes(d, bytes.substr(pos), h);
     }
     const char* start = bytes.data() + pos;
     const size_t avail = bytes.size() - pos;
@@ -219,6 +284,8 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       ds.seen_line = true;
       ++data_lines_;
       data_octets_ += line.raw.size();
+      if (wanted_data_chunk_)
+        chunk_append(line.raw, line.offset, line.raw.size(), data_request_id_, data_command_, h);
       if (wanted_data_line_)
         emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
              data_command_, line.raw);
@@ -310,6 +377,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
 
 void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   DirectionState& ds = dir(d);
+  flush_chunk(h);
   builder_.anomaly(Anomaly::GAP, ds.offset, length);
   Event ev;
   ev.kind = EventKind::skipped;
@@ -335,6 +403,7 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
                    uint64_t request_id, Command command, std::string_view data) {
   // The item first: with it between the Event's initialisation and its use, the compiler no
   // longer drops the default initialisation it overwrites (every line paid for it).
+  if (kind != EventKind::data_line) flush_chunk(h);
   if (!wanted(kind)) {
     builder_.clear();
     return;
@@ -361,6 +430,7 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
 
 void Session::emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
                              uint64_t request_id, Command command) {
+  flush_chunk(h);
   if (!wanted(kind)) {
     builder_.clear();
     return;
@@ -969,6 +1039,7 @@ void Session::open_transaction(const Pending& pending) {
 }
 
 void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
+  flush_chunk(h);
   if (!open_.active) return;
   open_.active = false;
   if (!wanted(EventKind::transaction)) return;
@@ -1143,6 +1214,8 @@ void Session::data_line(const Line& line, EventHandler& h) {
       default: break;
     }
   }
+  if (wanted_data_chunk_)
+    chunk_append(data, line.offset, line.raw.size(), data_request_id_, data_command_, h);
   if (wanted_data_line_)
     emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
          data_command_, data);
@@ -1190,6 +1263,7 @@ void Session::unknown_data_line(const Line& line, EventHandler& h) {
   if (line.first_piece() && !line.content.empty() && line.content[0] == '.') data.remove_prefix(1);
   ++data_lines_;
   data_octets_ += data.size();
+  if (wanted_data_chunk_) chunk_append(data, line.offset, line.raw.size(), 0, Command::none, h);
   emit(EventKind::data_line, Direction::server_to_client, line, h, 0, Command::none, data);
 }
 

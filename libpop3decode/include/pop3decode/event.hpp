@@ -46,14 +46,17 @@ enum class EventKind : uint32_t {
   tls = POP3D_EVENT_TLS,
   end = POP3D_EVENT_END,
   transaction = POP3D_EVENT_TRANSACTION,
+  data_chunk = POP3D_EVENT_DATA_CHUNK,  // see POP3D_EVENT_DATA_CHUNK in pop3decode.h
 };
-static_assert(POP3D_EVENT_KIND_COUNT == 14, "EventKind lists every row of POP3D_EVENT_KIND_MAP");
+static_assert(POP3D_EVENT_KIND_COUNT == 15, "EventKind lists every row of POP3D_EVENT_KIND_MAP");
 
 // Bit of an event kind in Options::wanted_events.
 constexpr uint32_t event_bit(EventKind kind) noexcept {
   return uint32_t(1) << static_cast<uint32_t>(kind);
 }
 inline constexpr uint32_t all_events = POP3D_EVENTS_ALL;
+// What wanted_events 0 means, and the default: all but data_chunk.
+inline constexpr uint32_t default_events = POP3D_EVENTS_DEFAULT;
 
 enum class Command : uint32_t {
   none = POP3D_CMD_NONE,
@@ -222,7 +225,7 @@ struct Event {
   uint64_t offset = 0;      // absolute stream offset of the first byte
   uint64_t length = 0;      // wire bytes including the line end
   std::string_view line;    // the wire line without its end
-  std::string_view data;    // DATA_LINE: unstuffed line plus its own line end
+  std::string_view data;    // DATA_LINE: unstuffed line plus its own line end; DATA_CHUNK: lines
   uint64_t request_id = 0;  // 1-based number of the command this belongs to; 0 if none
   Command command = Command::none;
   uint32_t piece = 0;  // 0: whole line; 1, 2, ...: pieces of an over-long line

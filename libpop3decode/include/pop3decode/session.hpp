@@ -27,9 +27,10 @@ struct Options {
   size_t max_pending = 4096;  // most outstanding commands remembered for matching
   bool mid_stream = false;    // the capture starts mid-conversation: resync both directions
   bool implicit_tls = false;  // bytes fed are the plaintext inside TLS (POP3S, port 995)
-  // Events the handler wants: event_bit(kind) ORed (0 means all). Unwanted events are not
-  // built; decoding and state are the same whatever is wanted.
-  uint32_t wanted_events = all_events;
+  // Events the handler wants: event_bit(kind) ORed (0 means default_events: all but
+  // data_chunk). Unwanted events are not built; decoding and state are the same whatever is
+  // wanted. EventKind::data_chunk: see POP3D_EVENT_DATA_CHUNK in pop3decode.h.
+  uint32_t wanted_events = default_events;
 };
 
 // What one CAPA response advertised.
@@ -201,6 +202,25 @@ class POP3D_EXPORT Session {
     return directions_[static_cast<size_t>(d)];
   }
 
+  // The data lines gathered for one DATA_CHUNK event (see pop3decode.h).
+  struct Chunk {
+    bool active = false;
+    bool copied = false;  // `bytes` holds the data; else `view` (into the bytes being fed)
+    uint64_t request_id = 0;
+    Command command = Command::none;
+    uint64_t offset = 0;  // wire range of the lines
+    uint64_t end = 0;
+    std::string_view view;
+    std::string bytes;
+  };
+
+  size_t feed_bytes(Direction d, std::string_view bytes, EventHandler& h);
+  void chunk_append(std::string_view data, uint64_t wire_offset, uint64_t wire_length,
+                    uint64_t request_id, Command command, EventHandler& h);
+  void flush_chunk(EventHandler& h) {
+    if (chunk_.active) emit_chunk(h);
+  }
+  void emit_chunk(EventHandler& h);
   size_t feed_lines(Direction d, std::string_view bytes, EventHandler& h);
   void deliver(Direction d, const Line& line, EventHandler& h);
   void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
@@ -249,8 +269,11 @@ class POP3D_EXPORT Session {
   void give_up(Direction d, const Line& line);
 
   Options options_;
-  uint32_t wanted_ = all_events;
-  bool wanted_data_line_ = true;  // wanted(data_line), for the body fast path
+  uint32_t wanted_ = default_events;
+  bool wanted_data_line_ = true;    // wanted(data_line), for the body fast path
+  bool wanted_data_chunk_ = false;  // wanted(data_chunk)
+  Chunk chunk_;
+  std::string_view input_;  // the bytes of the feed call under way (chunks may point into them)
   std::array<DirectionState, 2> directions_{};
   EventBuilder builder_;
 
