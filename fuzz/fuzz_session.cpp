@@ -354,7 +354,10 @@ class Decoder {
     return copy;
   }
   void feed(Direction d, std::string_view bytes, EventHandler& h) {
-    if (cpp_) return cpp_->feed(d, bytes, h);
+    if (cpp_) {
+      cpp_->feed(d, bytes, h);
+      return;
+    }
     CHECK(pop3d_session_feed(c_.get(), static_cast<uint32_t>(d),
                              reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
                              c_callback, &h) == POP3D_OK);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "pop3decode/sasl.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 
 namespace sasl = pop3decode::sasl;
 

@@ -1,14 +1,14 @@
 // The streaming session decoder: one object per TCP conversation.
 //
 // The supported API: pop3decode.h (the C ABI), session.hpp (Session, Options, Capabilities),
-// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, and in sasl.hpp
-// the base64 and verify_* functions. EventBuilder (event.hpp), parse.hpp and sasl::Exchange /
-// sasl::Step are internals that the fuzz targets and tests drive directly; they are installed
-// only because Session holds them by value, and may change in any release.
+// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, tcp.hpp, and
+// sasl.hpp (base64, mechanism names, verify_*). The line parsers, the event builder and the
+// SASL mechanism decoders are internal and not installed.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +17,6 @@
 #include <vector>
 
 #include "pop3decode/event.hpp"
-#include "pop3decode/parse.hpp"
-#include "pop3decode/sasl.hpp"
 
 namespace pop3decode {
 
@@ -65,6 +63,9 @@ enum class CapaPhase : uint8_t {
 class POP3D_EXPORT Session {
  public:
   explicit Session(Options options = {});
+  Session(const Session&);
+  Session& operator=(const Session&);
+  ~Session();
 
   // Returns the number of bytes consumed: all of them, unless a handler called stop(). Then
   // decoding stops after the line that produced the event being handled (the rest of that
@@ -168,16 +169,8 @@ class POP3D_EXPORT Session {
     bool active = false;
   };
 
-  // What the status line answering a command decided (see status_line).
-  struct Answer {
-    Pending pending;  // a copy: the queue slot may be reused
-    bool matched = false;
-    ParsedStatus status;
-    int32_t response = -1;
-    bool multiline = false;
-    bool state_change = false;
-    bool login = false;  // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
-  };
+  // What the status line answering a command decided (see status_line; defined there).
+  struct Answer;
 
   // The commands waiting for their answers, oldest first: a ring of reused slots (strings
   // included), so pipelined commands allocate nothing once the ring has grown.
@@ -275,7 +268,18 @@ class POP3D_EXPORT Session {
   Chunk chunk_;
   std::string_view input_;  // the bytes of the feed call under way (chunks may point into them)
   std::array<DirectionState, 2> directions_{};
-  EventBuilder builder_;
+  // The state of internal types (the event builder, the SASL exchange): behind a pointer so
+  // that their headers stay private. Copied deep: a copied Session is an independent snapshot.
+  struct Internals;
+  struct POP3D_EXPORT InternalsPtr {
+    InternalsPtr();
+    InternalsPtr(const InternalsPtr&);
+    InternalsPtr& operator=(const InternalsPtr&);
+    ~InternalsPtr();
+    Internals* operator->() const noexcept { return p.get(); }
+    std::unique_ptr<Internals> p;
+  };
+  InternalsPtr internals_;
 
   ServerMode server_mode_ = ServerMode::greeting;
   bool greeting_expected_ = true;
@@ -306,8 +310,7 @@ class POP3D_EXPORT Session {
   Capabilities collecting_;
   OpenTransaction open_;
 
-  // SASL exchange in progress.
-  std::optional<sasl::Exchange> exchange_;
+  // SASL exchange in progress (the exchange itself: internals_->exchange).
   std::string exchange_mechanism_;
   uint64_t exchange_request_id_ = 0;
   uint32_t exchange_steps_ = 0;
