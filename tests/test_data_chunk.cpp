@@ -143,7 +143,7 @@ TEST_CASE("data chunks concatenate to the data lines at every split of every vec
   CHECK(with_data >= 5);
 }
 
-TEST_CASE("one chunk per answer per feed call; a cut line goes to the call that completes it",
+TEST_CASE("a chunk is a contiguous run of one feed call; a cut line goes to the call completing it",
           "[chunk]") {
   Options options;
   options.wanted_events = event_bit(EventKind::data_chunk) | event_bit(EventKind::data_end);
@@ -165,26 +165,33 @@ TEST_CASE("one chunk per answer per feed call; a cut line goes to the call that 
   // Three lines, the second dot-stuffed, the third cut after "ta".
   const std::string first = status + "Subject: x\r\n..dotted\r\nda";
   session.feed(S, first, keep);
-  REQUIRE(got.size() == 1);
+  // The removed stuffing dot cuts the run: two chunks, with contiguous wire ranges.
+  REQUIRE(got.size() == 2);
   CHECK(got[0].kind == EventKind::data_chunk);
   CHECK(got[0].request_id == 1);
   CHECK(got[0].command == Command::retr);
   CHECK(got[0].offset == greeting.size() + status.size());
-  CHECK(got[0].length == std::string("Subject: x\r\n..dotted\r\n").size());
-  CHECK(got[0].data == "Subject: x\r\n.dotted\r\n");
-  // The rest of the cut line, the end, and a whole listing in one call.
-  session.feed(S, "ta\r\n.\r\n+OK\r\n1 30\r\n2 40\r\n.\r\n", keep);
-  REQUIRE(got.size() == 5);
-  CHECK(got[1].kind == EventKind::data_chunk);
+  CHECK(got[0].length == std::string("Subject: x\r\n").size());
+  CHECK(got[0].data == "Subject: x\r\n");
   CHECK(got[1].offset == got[0].offset + got[0].length);
-  CHECK(got[1].data == "data\r\n");
-  CHECK(got[2].kind == EventKind::data_end);
+  CHECK(got[1].length == std::string("..dotted\r\n").size());
+  CHECK(got[1].data == ".dotted\r\n");
+  // The rest of the cut line (a chunk of its own), the end, and a whole listing in one call.
+  session.feed(S, "ta\r\nmore\r\n.\r\n+OK\r\n1 30\r\n2 40\r\n.\r\n", keep);
+  REQUIRE(got.size() == 7);
+  CHECK(got[2].kind == EventKind::data_chunk);
+  CHECK(got[2].offset == got[1].offset + got[1].length);
+  CHECK(got[2].data == "data\r\n");
   CHECK(got[3].kind == EventKind::data_chunk);
-  CHECK(got[3].request_id == 2);
-  CHECK(got[3].command == Command::list);
-  CHECK(got[3].data == "1 30\r\n2 40\r\n");
+  CHECK(got[3].offset == got[2].offset + got[2].length);
+  CHECK(got[3].data == "more\r\n");
   CHECK(got[4].kind == EventKind::data_end);
-  CHECK(got[4].request_id == 2);
+  CHECK(got[5].kind == EventKind::data_chunk);
+  CHECK(got[5].request_id == 2);
+  CHECK(got[5].command == Command::list);
+  CHECK(got[5].data == "1 30\r\n2 40\r\n");
+  CHECK(got[6].kind == EventKind::data_end);
+  CHECK(got[6].request_id == 2);
 }
 
 TEST_CASE("a chunk ends where a gap cuts the data, and at finish", "[chunk]") {

@@ -177,35 +177,25 @@ size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
 void Session::chunk_append(std::string_view data, uint64_t wire_offset, uint64_t wire_length,
                            uint64_t request_id, Command command, EventHandler& h) {
   Chunk& c = chunk_;
-  if (c.active && (c.request_id != request_id || c.command != command || c.end != wire_offset))
+  const auto input = reinterpret_cast<uintptr_t>(input_.data());
+  const auto at = reinterpret_cast<uintptr_t>(data.data());
+  const bool in_input = at >= input && at + data.size() <= input + input_.size();
+  // A chunk is a run of bytes that follow each other in the caller's input: it never copies.
+  if (c.active && (c.held || !in_input || c.request_id != request_id || c.command != command ||
+                   c.end != wire_offset || data.data() != c.view.data() + c.view.size()))
     emit_chunk(h);
-  const auto in_input = [&] {
-    const auto begin = reinterpret_cast<uintptr_t>(input_.data());
-    const auto at = reinterpret_cast<uintptr_t>(data.data());
-    return at >= begin && at + data.size() <= begin + input_.size();
-  };
   if (!c.active) {
     c.active = true;
+    // A line completed from bytes held since an earlier call points into the session's
+    // buffer: data_line delivers it alone, right after its DATA_LINE event.
+    c.held = !in_input;
     c.request_id = request_id;
     c.command = command;
     c.offset = wire_offset;
     c.end = wire_offset;
-    // Lines read straight from the input are pointed to; others (completed from bytes held
-    // since an earlier call) are copied.
-    c.copied = !in_input();
-    if (c.copied) {
-      c.bytes.assign(data);
-    } else {
-      c.view = data;
-    }
-  } else if (!c.copied && data.data() == c.view.data() + c.view.size() && in_input()) {
-    c.view = std::string_view(c.view.data(), c.view.size() + data.size());
+    c.view = data;
   } else {
-    if (!c.copied) {
-      c.bytes.assign(c.view);
-      c.copied = true;
-    }
-    c.bytes.append(data);
+    c.view = std::string_view(c.view.data(), c.view.size() + data.size());
   }
   c.end += wire_length;
 }
@@ -218,14 +208,11 @@ void Session::emit_chunk(EventHandler& h) {
   ev.direction = Direction::server_to_client;
   ev.offset = c.offset;
   ev.length = c.end - c.offset;
-  ev.data = c.copied ? std::string_view(c.bytes) : c.view;
+  ev.data = c.view;
   ev.request_id = c.request_id;
   ev.command = c.command;
   c.view = {};
   h.on_event(ev);
-  c.bytes.clear();
-  // One call's copy is kept for the next only while it is small.
-  if (c.bytes.capacity() > 65536) std::string().swap(c.bytes);
 }
 
 size_t Session::feed_bytes(Direction d, std::string_view bytes, EventHandler& h) {
@@ -317,7 +304,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       if (wanted_data_chunk_) {
         Chunk& c = chunk_;
         // The common case inline: the line follows the chunk's bytes in the input.
-        if (c.active && !c.copied && c.end == line.offset && c.request_id == data_request_id_ &&
+        if (c.active && !c.held && c.end == line.offset && c.request_id == data_request_id_ &&
             c.view.data() + c.view.size() == start) {
           c.view = std::string_view(c.view.data(), c.view.size() + line.raw.size());
           c.end += line.raw.size();
@@ -1283,6 +1270,7 @@ void Session::data_line(const Line& line, EventHandler& h) {
          data_command_, data);
   else
     internals_->builder.clear();
+  if (chunk_.active && chunk_.held) emit_chunk(h);
 }
 
 void Session::data_end_items(const Line& line) {
@@ -1328,6 +1316,7 @@ void Session::unknown_data_line(const Line& line, EventHandler& h) {
   data_octets_ += data.size();
   if (wanted_data_chunk_) chunk_append(data, line.offset, line.raw.size(), 0, Command::none, h);
   emit(EventKind::data_line, Direction::server_to_client, line, h, 0, Command::none, data);
+  if (chunk_.active && chunk_.held) emit_chunk(h);
 }
 
 void Session::finish(EventHandler& h) {

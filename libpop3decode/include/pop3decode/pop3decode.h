@@ -453,14 +453,15 @@ typedef enum pop3d_event_kind {
  *   included): contiguous, so one chunk's range ends where the next one's begins.
  * - `request_id` and `command` name the command answered (0 and POP3D_CMD_NONE for unknown
  *   data after a mid-stream start).
- * - A chunk holds the lines of one answer that one feed call completed, and ends early only
- *   where another event comes in between (so at most one chunk per answer per feed call; a
- *   callback that stops the feed also ends the chunk there). A line cut across feed calls
- *   belongs wholly to the chunk of the call that completes it (an over-long line: each
- *   max_line piece to the call that completes that piece); the bytes before its end are held
- *   by the session until then. So, concatenated, the chunks of an answer are exactly its
- *   concatenated DATA_LINE data, however the input was split; only where the chunks are cut
- *   depends on the split.
+ * - A chunk is a run of the answer's unstuffed bytes that lie one after the other in the
+ *   bytes passed to one feed call: `data` points into the caller's buffer (no copy). So a
+ *   feed call gives one chunk per answer, cut only where the bytes are not contiguous: a
+ *   removed stuffing dot starts a new chunk, and so does another event in between (or a
+ *   callback that stops the feed). A line cut across feed calls belongs wholly to the call
+ *   that completes it (an over-long line: each max_line piece to the call that completes
+ *   it); its bytes were held by the session meanwhile, so it comes as a chunk of its own.
+ *   Concatenated, the chunks of an answer are exactly its concatenated DATA_LINE data,
+ *   however the input was split; only where the chunks are cut depends on the split.
  * - Order: the chunk comes before DATA_END, any other event of the server direction, the
  *   END of finish, and before the call that delivered its lines returns.
  * - With both DATA_LINE and DATA_CHUNK wanted, both are delivered: each line's DATA_LINE

@@ -198,13 +198,12 @@ class POP3D_EXPORT Session {
   // The data lines gathered for one DATA_CHUNK event (see pop3decode.h).
   struct Chunk {
     bool active = false;
-    bool copied = false;  // `bytes` holds the data; else `view` (into the bytes being fed)
+    bool held = false;  // one line completed from bytes held by the session (not the input)
     uint64_t request_id = 0;
     Command command = Command::none;
     uint64_t offset = 0;  // wire range of the lines
     uint64_t end = 0;
-    std::string_view view;
-    std::string bytes;
+    std::string_view view;  // the unstuffed bytes
   };
 
   size_t feed_bytes(Direction d, std::string_view bytes, EventHandler& h);
