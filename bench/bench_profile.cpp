@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s body|lines|listings|commands|sasl [reps] [chunk (0: whole turns)] "
-                 "[decoder|capi|memchr]\n",
+                 "[decoder|capi|memchr] [lines|transactions|chunks]\n",
                  argv[0]);
     return 2;
   }
@@ -26,6 +26,12 @@ int main(int argc, char** argv) {
   const int reps = argc > 2 ? std::atoi(argv[2]) : 1;
   const size_t chunk = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1460;
   const std::string mode = argc > 4 ? argv[4] : "decoder";  // decoder, capi or memchr
+  // The events wanted: the default (every line), transactions only, or DATA_CHUNK + transactions.
+  const std::string events = argc > 5 ? argv[5] : "lines";
+  const uint32_t wanted = events == "transactions" ? POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION)
+                          : events == "chunks"     ? POP3D_EVENT_BIT(POP3D_EVENT_DATA_CHUNK) |
+                                                     POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION)
+                                               : 0;
   pop3bench::Conversation c = which == "body"       ? pop3bench::body_heavy(8, 8 << 20)
                               : which == "lines"    ? pop3bench::line_heavy(100000, 100000, 50)
                               : which == "listings" ? pop3bench::line_heavy(100000, 0, 50)
@@ -35,11 +41,11 @@ int main(int argc, char** argv) {
   uint64_t sink = 0;
   for (int i = 0; i < reps; ++i)
     sink += mode == "memchr" ? memchr_pass(c, chunk)
-            : mode == "capi" ? decode_c(c, chunk)
-                             : decode(c, chunk);
-  std::printf("%s: %llu bytes, %llu lines, %d rep(s), chunk %zu, %s (%llu)\n", which.c_str(),
+            : mode == "capi" ? decode_c(c, chunk, wanted)
+                             : decode(c, chunk, wanted);
+  std::printf("%s: %llu bytes, %llu lines, %d rep(s), chunk %zu, %s, %s (%llu)\n", which.c_str(),
               static_cast<unsigned long long>(c.bytes()),
-              static_cast<unsigned long long>(c.lines()), reps, chunk, mode.c_str(),
+              static_cast<unsigned long long>(c.lines()), reps, chunk, mode.c_str(), events.c_str(),
               static_cast<unsigned long long>(sink));
   return 0;
 }

@@ -40,6 +40,9 @@ enum class Api { cpp, c };
 
 // What a transaction-only consumer asks for: one event per command and its answer.
 constexpr uint32_t transactions_only = POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
+// A consumer of the message bytes as one stream (DATA_CHUNK) and of the transactions.
+constexpr uint32_t chunks_and_transactions =
+    POP3D_EVENT_BIT(POP3D_EVENT_DATA_CHUNK) | POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
 
 void run_decoder(benchmark::State& state, const Conversation& c, Api api, uint32_t wanted = 0) {
   const auto chunk = static_cast<size_t>(state.range(0));
@@ -117,6 +120,19 @@ void BM_Body_TransactionsOnly(benchmark::State& s) {
 void BM_Body_TransactionsOnly_CAbi(benchmark::State& s) {
   run_decoder(s, body(), Api::c, transactions_only);
 }
+// The same for a consumer of the data as chunks of bytes (one event per answer per feed).
+void BM_Body_Chunks(benchmark::State& s) {
+  run_decoder(s, body(), Api::cpp, chunks_and_transactions);
+}
+void BM_Body_Chunks_CAbi(benchmark::State& s) {
+  run_decoder(s, body(), Api::c, chunks_and_transactions);
+}
+void BM_Lines_Chunks(benchmark::State& s) {
+  run_decoder(s, lines(), Api::cpp, chunks_and_transactions);
+}
+void BM_Lines_Chunks_CAbi(benchmark::State& s) {
+  run_decoder(s, lines(), Api::c, chunks_and_transactions);
+}
 void BM_Lines_TransactionsOnly(benchmark::State& s) {
   run_decoder(s, lines(), Api::cpp, transactions_only);
 }
@@ -154,6 +170,10 @@ BENCHMARK(BM_Body_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecon
 BENCHMARK(BM_Body_Memchr)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Body_TransactionsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Body_TransactionsOnly_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_Chunks)->ArgName("chunk")->Arg(mss)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Body_Chunks_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_Chunks)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_Chunks_CAbi)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_TransactionsOnly)->ArgName("chunk")->Arg(mss)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_TransactionsOnly_CAbi)
     ->ArgName("chunk")

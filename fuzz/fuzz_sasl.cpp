@@ -13,6 +13,7 @@
 #include "pop3decode/event.hpp"
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/sasl.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "pop3decode/event.hpp"
+#include "pop3decode/event_builder.hpp"
 
 namespace pop3fuzz {
 

@@ -434,6 +434,117 @@ static int feed(pop3d_session* session, uint32_t dir, const char* text, struct s
   return pop3d_session_feed(session, dir, (const uint8_t*)text, strlen(text), on_event, s);
 }
 
+static int tcp_on_event_log(void* user_data, const pop3d_event* event) {
+  log_event((struct event_log*)user_data, event);
+  return 0;
+}
+
+/* The TCP follower through the C ABI: a short conversation whose segments arrive out of order
+ * (a client segment after the answer to it, a server segment after the one that follows it)
+ * gives exactly the events of the conversation decoded in order, and no gap. */
+struct tcp_run {
+  struct event_log log;
+  int chunks, gaps, finishes;
+};
+
+static int tcp_on_event(void* user_data, const pop3d_event* event) {
+  log_event(&((struct tcp_run*)user_data)->log, event);
+  return 0;
+}
+
+static int tcp_on_report(void* user_data, const pop3d_tcp_report* report) {
+  struct tcp_run* run = (struct tcp_run*)user_data;
+  if (report->kind == POP3D_TCP_CHUNK) ++run->chunks;
+  if (report->kind == POP3D_TCP_GAP) ++run->gaps;
+  if (report->kind == POP3D_TCP_FINISH) ++run->finishes;
+  return 0;
+}
+
+static void test_tcp_out_of_order(void) {
+  /* The conversation in its true order: direction, bytes. */
+  static const struct step turns[] = {
+      {POP3D_SERVER_TO_CLIENT, "+OK ready\r\n", 0},
+      {POP3D_CLIENT_TO_SERVER, "USER alice\r\n", 0},
+      {POP3D_SERVER_TO_CLIENT, "+OK\r\n", 0},
+      {POP3D_CLIENT_TO_SERVER, "PASS pw\r\nRETR 1\r\n", 0},
+      {POP3D_SERVER_TO_CLIENT, "+OK in\r\n+OK 9 octets\r\nline 1\r\n", 0},
+      {POP3D_SERVER_TO_CLIENT, "..x\r\n.\r\n", 0},
+  };
+  /* Capture order: turn 2 (the answer) before turn 1 (the command it answers), turn 5 before
+   * turn 4. */
+  static const int capture_order[] = {0, 2, 1, 3, 5, 4};
+  const uint32_t isn[2] = {1000u, 4000000000u}; /* the server's sequence numbers wrap */
+  uint32_t next[2];
+  uint32_t seq_of[6], ack_of[6];
+  struct event_log reference;
+  struct tcp_run run;
+  pop3d_session* session;
+  pop3d_tcp* tcp;
+  pop3d_tcp_segment segment;
+  size_t i;
+
+  /* Reference: the streams fed to a session in the conversation's order. */
+  memset(&reference, 0, sizeof reference);
+  session = pop3d_session_new(NULL);
+  for (i = 0; i < sizeof turns / sizeof turns[0]; ++i)
+    CHECK(pop3d_session_feed(session, turns[i].direction, (const uint8_t*)turns[i].text,
+                             strlen(turns[i].text), tcp_on_event_log, &reference) == POP3D_OK);
+  CHECK(pop3d_session_finish(session, tcp_on_event_log, &reference) == POP3D_OK);
+  pop3d_session_free(session);
+
+  /* Sequence and acknowledgement numbers of each turn: a sender acknowledges everything of
+   * the other direction sent before its turn. */
+  next[0] = isn[0] + 1;
+  next[1] = isn[1] + 1;
+  for (i = 0; i < sizeof turns / sizeof turns[0]; ++i) {
+    const uint32_t d = turns[i].direction;
+    seq_of[i] = next[d];
+    ack_of[i] = next[1 - d];
+    next[d] += (uint32_t)strlen(turns[i].text);
+  }
+
+  memset(&run, 0, sizeof run);
+  session = pop3d_session_new(NULL);
+  tcp = pop3d_tcp_new(session, NULL);
+  CHECK(tcp != NULL);
+  memset(&segment, 0, sizeof segment);
+  segment.direction = POP3D_CLIENT_TO_SERVER;
+  segment.flags = POP3D_TCP_SYN;
+  segment.seq = isn[0];
+  CHECK(pop3d_tcp_add(tcp, &segment, tcp_on_event, tcp_on_report, &run) == POP3D_OK);
+  segment.direction = POP3D_SERVER_TO_CLIENT;
+  segment.flags = POP3D_TCP_SYN | POP3D_TCP_ACK;
+  segment.seq = isn[1];
+  segment.ack = isn[0] + 1;
+  CHECK(pop3d_tcp_add(tcp, &segment, tcp_on_event, tcp_on_report, &run) == POP3D_OK);
+  for (i = 0; i < sizeof capture_order / sizeof capture_order[0]; ++i) {
+    const int t = capture_order[i];
+    segment.direction = turns[t].direction;
+    segment.flags = POP3D_TCP_ACK;
+    segment.seq = seq_of[t];
+    segment.ack = ack_of[t];
+    segment.payload = (const uint8_t*)turns[t].text;
+    segment.payload_length = strlen(turns[t].text);
+    segment.tag = (uint64_t)i + 3;
+    CHECK(pop3d_tcp_add(tcp, &segment, tcp_on_event, tcp_on_report, &run) == POP3D_OK);
+  }
+  CHECK(pop3d_tcp_end(tcp, tcp_on_event, tcp_on_report, &run) == POP3D_OK);
+  CHECK(pop3d_tcp_ended(tcp) == 1);
+  CHECK(pop3d_tcp_buffered_bytes(tcp) == 0);
+  CHECK(pop3d_tcp_offset(tcp, POP3D_SERVER_TO_CLIENT) == next[1] - isn[1] - 1);
+  CHECK(pop3d_tcp_offset(tcp, POP3D_CLIENT_TO_SERVER) == next[0] - isn[0] - 1);
+  CHECK(run.gaps == 0);
+  CHECK(run.finishes == 1);
+  CHECK(run.chunks >= 6);
+  CHECK(reference.events > 10);
+  CHECK(logs_equal(&reference, &run.log));
+  CHECK(pop3d_session_state(session) == POP3D_STATE_TRANSACTION);
+  pop3d_tcp_free(tcp);
+  pop3d_session_free(session);
+  free(reference.bytes);
+  free(run.log.bytes);
+}
+
 int main(void) {
   struct seen s;
   pop3d_options options;
@@ -497,6 +608,7 @@ int main(void) {
   test_stop_and_resume();
   test_reentrancy();
   test_status_names();
+  test_tcp_out_of_order();
 
   /* Errors are values. */
   CHECK(pop3d_session_feed(NULL, 0, NULL, 0, on_event, &s) == POP3D_ERR_INVALID_ARGUMENT);
@@ -579,7 +691,7 @@ int main(void) {
     const char* client = "USER bob\r\nPASS x\r\nUSER bob\r\nPASS y\r\nRETR 3\r\nNOOP\r\n";
     memset(&tx, 0, sizeof tx);
     pop3d_options_init(&options);
-    CHECK(options.wanted_events == POP3D_EVENTS_ALL);
+    CHECK(options.wanted_events == POP3D_EVENTS_DEFAULT);
     options.wanted_events = POP3D_EVENT_BIT(POP3D_EVENT_TRANSACTION);
     session = pop3d_session_new(&options);
     CHECK(pop3d_session_feed(session, POP3D_SERVER_TO_CLIENT, (const uint8_t*)greeting,

@@ -3,6 +3,7 @@
 
 #include "catch_compat.hpp"
 #include "pop3decode/sasl.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 
 namespace sasl = pop3decode::sasl;
 

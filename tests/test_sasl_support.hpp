@@ -9,6 +9,7 @@
 #include "catch_compat.hpp"
 #include "pop3decode/event.hpp"
 #include "pop3decode/sasl.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 
 namespace sasl_test {
 

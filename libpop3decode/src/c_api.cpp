@@ -293,7 +293,7 @@ POP3D_EXPORT void pop3d_options_init(pop3d_options* options) noexcept {
   options->max_pending = defaults.max_pending;
   options->mid_stream = 0;
   options->implicit_tls = 0;
-  options->wanted_events = POP3D_EVENTS_ALL;
+  options->wanted_events = POP3D_EVENTS_DEFAULT;
 }
 
 POP3D_EXPORT pop3d_session* pop3d_session_new(const pop3d_options* options) noexcept {

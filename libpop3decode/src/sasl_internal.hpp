@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "pop3decode/event.hpp"
-#include "pop3decode/sasl.hpp"
+#include "pop3decode/event_builder.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 
 namespace pop3decode::sasl::detail {
 

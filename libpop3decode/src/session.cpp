@@ -5,10 +5,40 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pop3decode/event_builder.hpp"
 #include "pop3decode/parse.hpp"
+#include "pop3decode/sasl_exchange.hpp"
 #include "scan.hpp"
 
 namespace pop3decode {
+
+struct Session::Internals {
+  EventBuilder builder;
+  std::optional<sasl::Exchange> exchange;
+};
+
+struct Session::Answer {
+  Pending pending;  // a copy: the queue slot may be reused
+  bool matched = false;
+  ParsedStatus status;
+  int32_t response = -1;
+  bool multiline = false;
+  bool state_change = false;
+  bool login = false;  // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
+};
+
+Session::InternalsPtr::InternalsPtr() : p(std::make_unique<Internals>()) {}
+Session::InternalsPtr::InternalsPtr(const InternalsPtr& other)
+    : p(std::make_unique<Internals>(*other.p)) {}
+Session::InternalsPtr& Session::InternalsPtr::operator=(const InternalsPtr& other) {
+  if (this != &other) p = std::make_unique<Internals>(*other.p);
+  return *this;
+}
+Session::InternalsPtr::~InternalsPtr() = default;
+
+Session::Session(const Session&) = default;
+Session& Session::operator=(const Session&) = default;
+Session::~Session() = default;
 namespace {
 
 void make_upper(std::string& s) noexcept {
@@ -53,8 +83,9 @@ bool Capabilities::has_mechanism(std::string_view mechanism) const noexcept {
 }
 
 Session::Session(Options options) : options_(options) {
-  wanted_ = options_.wanted_events == 0 ? all_events : options_.wanted_events;
+  wanted_ = options_.wanted_events == 0 ? default_events : options_.wanted_events;
   wanted_data_line_ = wanted(EventKind::data_line);
+  wanted_data_chunk_ = wanted(EventKind::data_chunk);
   options_.max_line = std::max<size_t>(options_.max_line, 64);
   options_.max_pending = std::max<size_t>(options_.max_pending, 1);
   tls_ = options_.implicit_tls;
@@ -135,6 +166,56 @@ bool Session::advertised(std::string_view capability) const noexcept {
 // ---- framing ------------------------------------------------------------------------------
 
 size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
+  input_ = bytes;
+  const size_t consumed = feed_bytes(d, bytes, h);
+  // A chunk never outlives the call whose bytes it may point into.
+  flush_chunk(h);
+  input_ = {};
+  return consumed;
+}
+
+void Session::chunk_append(std::string_view data, uint64_t wire_offset, uint64_t wire_length,
+                           uint64_t request_id, Command command, EventHandler& h) {
+  Chunk& c = chunk_;
+  const auto input = reinterpret_cast<uintptr_t>(input_.data());
+  const auto at = reinterpret_cast<uintptr_t>(data.data());
+  const bool in_input = at >= input && at + data.size() <= input + input_.size();
+  // A chunk is a run of bytes that follow each other in the caller's input: it never copies.
+  if (c.active && (c.held || !in_input || c.request_id != request_id || c.command != command ||
+                   c.end != wire_offset || data.data() != c.view.data() + c.view.size()))
+    emit_chunk(h);
+  if (!c.active) {
+    c.active = true;
+    // A line completed from bytes held since an earlier call points into the session's
+    // buffer: data_line delivers it alone, right after its DATA_LINE event.
+    c.held = !in_input;
+    c.request_id = request_id;
+    c.command = command;
+    c.offset = wire_offset;
+    c.end = wire_offset;
+    c.view = data;
+  } else {
+    c.view = std::string_view(c.view.data(), c.view.size() + data.size());
+  }
+  c.end += wire_length;
+}
+
+void Session::emit_chunk(EventHandler& h) {
+  Chunk& c = chunk_;
+  c.active = false;
+  Event ev;
+  ev.kind = EventKind::data_chunk;
+  ev.direction = Direction::server_to_client;
+  ev.offset = c.offset;
+  ev.length = c.end - c.offset;
+  ev.data = c.view;
+  ev.request_id = c.request_id;
+  ev.command = c.command;
+  c.view = {};
+  h.on_event(ev);
+}
+
+size_t Session::feed_bytes(Direction d, std::string_view bytes, EventHandler& h) {
   DirectionState& ds = dir(d);
   // Also reached from feed_lines for the rest of a chunk, never with a stop pending.
   stop_requested_ = false;
@@ -163,8 +244,9 @@ size_t Session::feed(Direction d, std::string_view bytes, EventHandler& h) {
 
 void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
                                EventHandler& h, bool with_item) {
+  flush_chunk(h);
   if (!wanted(kind)) {
-    builder_.clear();
+    internals_->builder.clear();
     return;
   }
   Event ev;
@@ -174,13 +256,13 @@ void Session::emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std
   ev.length = bytes.size();
   ev.line = bytes;
   if (with_item)
-    builder_.add(kind == EventKind::tls ? Field::TLS_DATA : Field::SKIPPED, -1, 0, offset,
-                 bytes.size(), bytes);
-  ev.items = builder_.items();
-  ev.anomalies = builder_.anomalies();
-  ev.buffers = builder_.buffers();
+    internals_->builder.add(kind == EventKind::tls ? Field::TLS_DATA : Field::SKIPPED, -1, 0,
+                            offset, bytes.size(), bytes);
+  ev.items = internals_->builder.items();
+  ev.anomalies = internals_->builder.anomalies();
+  ev.buffers = internals_->builder.buffers();
   h.on_event(ev);
-  builder_.clear();
+  internals_->builder.clear();
 }
 
 size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h) {
@@ -192,7 +274,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
     if (stop_requested_) return pos;
     // A mode change inside this chunk (STLS answered, decoding given up) sends the rest on.
     if (gave_up_ || ds.tls_check || ds.mode == Mode::tls) {
-      return pos + feed(d, bytes.substr(pos), h);
+      return pos + feed_bytes(d, bytes.substr(pos), h);
     }
     const char* start = bytes.data() + pos;
     const size_t avail = bytes.size() - pos;
@@ -219,6 +301,17 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       ds.seen_line = true;
       ++data_lines_;
       data_octets_ += line.raw.size();
+      if (wanted_data_chunk_) {
+        Chunk& c = chunk_;
+        // The common case inline: the line follows the chunk's bytes in the input.
+        if (c.active && !c.held && c.end == line.offset && c.request_id == data_request_id_ &&
+            c.view.data() + c.view.size() == start) {
+          c.view = std::string_view(c.view.data(), c.view.size() + line.raw.size());
+          c.end += line.raw.size();
+        } else {
+          chunk_append(line.raw, line.offset, line.raw.size(), data_request_id_, data_command_, h);
+        }
+      }
       if (wanted_data_line_)
         emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
              data_command_, line.raw);
@@ -229,7 +322,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       // The tail of a line whose start we never saw: reported, not decoded.
       const size_t skip = found ? segment + 1 : avail;
       if (ds.announce_midstream) {
-        builder_.anomaly(Anomaly::MIDSTREAM, ds.offset, 0);  // where decoding starts
+        internals_->builder.anomaly(Anomaly::MIDSTREAM, ds.offset, 0);  // where decoding starts
         ds.announce_midstream = false;
       }
       emit_bytes_event(EventKind::skipped, d, ds.offset, bytes.substr(pos, skip), h);
@@ -310,7 +403,8 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
 
 void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   DirectionState& ds = dir(d);
-  builder_.anomaly(Anomaly::GAP, ds.offset, length);
+  flush_chunk(h);
+  internals_->builder.anomaly(Anomaly::GAP, ds.offset, length);
   Event ev;
   ev.kind = EventKind::skipped;
   ev.direction = d;
@@ -322,9 +416,9 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
     ev.command = data_command_;
     if (open_.active) open_.t.flags |= transaction_cut;
   }
-  ev.anomalies = builder_.anomalies();
+  ev.anomalies = internals_->builder.anomalies();
   if (wanted(EventKind::skipped)) h.on_event(ev);
-  builder_.clear();
+  internals_->builder.clear();
   ds.partial.clear();
   ds.piece = 0;
   ds.offset += length;
@@ -335,12 +429,13 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
                    uint64_t request_id, Command command, std::string_view data) {
   // The item first: with it between the Event's initialisation and its use, the compiler no
   // longer drops the default initialisation it overwrites (every line paid for it).
+  if (kind != EventKind::data_line) flush_chunk(h);
   if (!wanted(kind)) {
-    builder_.clear();
+    internals_->builder.clear();
     return;
   }
   if (kind == EventKind::unparsed)
-    builder_.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
+    internals_->builder.add(Field::UNPARSED, -1, 0, line.offset, line.content.size(), line.content);
   Event ev;
   ev.kind = kind;
   ev.direction = d;
@@ -351,18 +446,19 @@ void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& 
   ev.request_id = request_id;
   ev.command = command;
   ev.piece = line.piece;
-  ev.flags = builder_.has_secret() ? event_secret : 0;
-  ev.items = builder_.items();
-  ev.buffers = builder_.buffers();
-  ev.anomalies = builder_.anomalies();
+  ev.flags = internals_->builder.has_secret() ? event_secret : 0;
+  ev.items = internals_->builder.items();
+  ev.buffers = internals_->builder.buffers();
+  ev.anomalies = internals_->builder.anomalies();
   h.on_event(ev);
-  builder_.clear();
+  internals_->builder.clear();
 }
 
 void Session::emit_generated(EventKind kind, Direction d, uint64_t offset, EventHandler& h,
                              uint64_t request_id, Command command) {
+  flush_chunk(h);
   if (!wanted(kind)) {
-    builder_.clear();
+    internals_->builder.clear();
     return;
   }
   Event ev;
@@ -371,16 +467,18 @@ void Session::emit_generated(EventKind kind, Direction d, uint64_t offset, Event
   ev.offset = offset;
   ev.request_id = request_id;
   ev.command = command;
-  ev.items = builder_.items();
-  ev.buffers = builder_.buffers();
-  ev.anomalies = builder_.anomalies();
+  ev.items = internals_->builder.items();
+  ev.buffers = internals_->builder.buffers();
+  ev.anomalies = internals_->builder.anomalies();
   h.on_event(ev);
-  builder_.clear();
+  internals_->builder.clear();
 }
 
 void Session::deliver(Direction d, const Line& line, EventHandler& h) {
-  if (line.bare_lf) builder_.anomaly(Anomaly::LINE_BARE_LF, line.offset + line.content.size(), 1);
-  if (line.piece == 1) builder_.anomaly(Anomaly::LINE_TOO_LONG, line.offset, line.raw.size());
+  if (line.bare_lf)
+    internals_->builder.anomaly(Anomaly::LINE_BARE_LF, line.offset + line.content.size(), 1);
+  if (line.piece == 1)
+    internals_->builder.anomaly(Anomaly::LINE_TOO_LONG, line.offset, line.raw.size());
   dir(d).seen_line = true;
   if (d == Direction::client_to_server) {
     client_line(line, h);
@@ -392,10 +490,10 @@ void Session::deliver(Direction d, const Line& line, EventHandler& h) {
 void Session::check_line_bytes(const Line& line, bool server) {
   if (!scan::has_unusual(line.content)) return;
   const auto [cr, nul, high] = scan::classify(line.content);
-  if (cr) builder_.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
-  if (nul) builder_.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
+  if (cr) internals_->builder.anomaly(Anomaly::LINE_BARE_CR, line.offset, line.content.size());
+  if (nul) internals_->builder.anomaly(Anomaly::LINE_NUL, line.offset, line.content.size());
   if (high && !utf8_ && !(server && server_language_))
-    builder_.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
+    internals_->builder.anomaly(Anomaly::LINE_8BIT, line.offset, line.content.size());
 }
 
 void Session::count_line(bool good) {
@@ -411,7 +509,7 @@ void Session::give_up(Direction, const Line& line) {
   if (gave_up_ || state_ != State::authorization) return;
   if (bad_lines_ >= not_pop3_min_bad_lines && bad_lines_ > 2 * good_lines_) {
     gave_up_ = true;
-    builder_.anomaly(Anomaly::NOT_POP3, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::NOT_POP3, line.offset, line.raw.size());
   }
 }
 
@@ -425,7 +523,7 @@ void Session::client_line(const Line& line, EventHandler& h) {
     resynchronising_ = true;
     state_unknown_ = true;
     server_mode_ = ServerMode::status;
-    builder_.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
     // A first line that is no command is the tail of one (or a SASL answer): its response
     // went by before the capture started, so it must not wait in the queue.
     const std::string_view verb = line.content.substr(0, line.content.find(' '));
@@ -442,8 +540,8 @@ void Session::client_line(const Line& line, EventHandler& h) {
   // A client line belongs to the SASL exchange only when it answers a challenge: the client
   // cannot answer before the server asks, and a client that pipelines after an AUTH with an
   // initial response sends commands. After "*", stray non-commands are still the exchange's.
-  bool sasl_line = exchange_ && exchange_owed_ > 0;
-  if (exchange_ && !sasl_line && exchange_cancelled_) {
+  bool sasl_line = internals_->exchange && exchange_owed_ > 0;
+  if (internals_->exchange && !sasl_line && exchange_cancelled_) {
     std::string_view verb = line.content.substr(0, line.content.find(' '));
     const Command c = command_from_verb(verb);
     sasl_line = c == Command::unknown || c == Command::none;
@@ -459,15 +557,17 @@ void Session::client_line(const Line& line, EventHandler& h) {
 void Session::command_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
   if (line.raw.size() > max_command_line && line.piece == 0)
-    builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
-  if (line.piece == 1) builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
+  if (line.piece == 1)
+    internals_->builder.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
 
   int32_t request = -1;
-  ParsedCommand cmd = parse_command(line.content, line.offset, builder_, &request);
+  ParsedCommand cmd = parse_command(line.content, line.offset, internals_->builder, &request);
   const bool known = cmd.command != Command::unknown && cmd.command != Command::none;
   count_line(known);
 
-  if (quit_sent_) builder_.anomaly(Anomaly::COMMAND_AFTER_QUIT, line.offset, line.raw.size());
+  if (quit_sent_)
+    internals_->builder.anomaly(Anomaly::COMMAND_AFTER_QUIT, line.offset, line.raw.size());
 
   // The state the command will meet, assuming the logins already sent succeed (pipelining).
   State effective = state_;
@@ -480,20 +580,20 @@ void Session::command_line(const Line& line, EventHandler& h) {
   if (cmd.command == Command::pass) allowed = allowed && user_named_;
   // RFC 1939 section 5: message numbers run from 1 to the count STAT gave.
   if (cmd.has_message && maildrop_messages_ && cmd.message > *maildrop_messages_) {
-    const Item* number = find_item(builder_.items(), Field::MSG_NUMBER);
-    builder_.anomaly(Anomaly::COMMAND_ARG_RANGE, number ? number->offset : line.offset,
-                     number ? number->length : line.raw.size());
+    const Item* number = find_item(internals_->builder.items(), Field::MSG_NUMBER);
+    internals_->builder.anomaly(Anomaly::COMMAND_ARG_RANGE, number ? number->offset : line.offset,
+                                number ? number->length : line.raw.size());
   }
   if (!allowed && !quit_sent_ && !state_unknown_)
-    builder_.anomaly(Anomaly::COMMAND_WRONG_STATE, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::COMMAND_WRONG_STATE, line.offset, line.raw.size());
 
   std::string_view needs = info ? info->capability : std::string_view{};
   // A command sent before the previous one was answered is pipelined (RFC 2449 section 6.6).
   if (!pending_.empty() && needs.empty()) needs = "PIPELINING";
   if (!needs.empty() && !advertised(needs))
-    builder_.anomaly(Anomaly::COMMAND_NOT_ADVERTISED, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::COMMAND_NOT_ADVERTISED, line.offset, line.raw.size());
   if (cmd.command == Command::stls && tls_)
-    builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
 
   // What the queue keeps of the command; the views are copied into its slot.
   const uint64_t id = next_request_id_++;
@@ -512,16 +612,17 @@ void Session::command_line(const Line& line, EventHandler& h) {
       argument = cmd.password;
       ++pending_logins_;
       if (!tls_)
-        builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset, cmd.password.size());
+        internals_->builder.anomaly(Anomaly::CLEARTEXT_PASSWORD, cmd.password_offset,
+                                    cmd.password.size());
       break;
     case Command::apop:
       argument = cmd.name;
       digest = cmd.digest;
       ++pending_logins_;
       if (greeting_timestamp_.empty()) {
-        builder_.anomaly(Anomaly::APOP_NO_TIMESTAMP, line.offset, line.raw.size());
+        internals_->builder.anomaly(Anomaly::APOP_NO_TIMESTAMP, line.offset, line.raw.size());
       } else {
-        builder_.add_generated(Field::APOP_TIMESTAMP, request, greeting_timestamp_);
+        internals_->builder.add_generated(Field::APOP_TIMESTAMP, request, greeting_timestamp_);
       }
       break;
     case Command::auth:
@@ -529,7 +630,7 @@ void Session::command_line(const Line& line, EventHandler& h) {
         sasl_login = true;
         argument = cmd.mechanism;
         ++pending_logins_;
-        exchange_.emplace(cmd.mechanism);
+        internals_->exchange.emplace(cmd.mechanism);
         exchange_mechanism_ = upper(cmd.mechanism);
         exchange_request_id_ = id;
         exchange_steps_ = 0;
@@ -537,14 +638,15 @@ void Session::command_line(const Line& line, EventHandler& h) {
         exchange_cancelled_ = false;
         const Capabilities& caps = latest_capabilities();
         if (caps.seen && !caps.sasl_mechanisms.empty() && !caps.has_mechanism(cmd.mechanism))
-          builder_.anomaly(Anomaly::SASL_MECH_NOT_ADVERTISED, cmd.mechanism_offset,
-                           cmd.mechanism.size());
-        if (exchange_->mechanism() == sasl::Mechanism::unknown)
-          builder_.anomaly(Anomaly::SASL_UNKNOWN_MECHANISM, cmd.mechanism_offset,
-                           cmd.mechanism.size());
+          internals_->builder.anomaly(Anomaly::SASL_MECH_NOT_ADVERTISED, cmd.mechanism_offset,
+                                      cmd.mechanism.size());
+        if (internals_->exchange->mechanism() == sasl::Mechanism::unknown)
+          internals_->builder.anomaly(Anomaly::SASL_UNKNOWN_MECHANISM, cmd.mechanism_offset,
+                                      cmd.mechanism.size());
         if (cmd.has_initial_response) {
-          builder_.add(Field::SASL_INITIAL_RESPONSE, request, 0, cmd.initial_response_offset,
-                       cmd.initial_response.size(), cmd.initial_response);
+          internals_->builder.add(Field::SASL_INITIAL_RESPONSE, request, 0,
+                                  cmd.initial_response_offset, cmd.initial_response.size(),
+                                  cmd.initial_response);
           // RFC 5034 section 4: "=" stands for an empty initial response.
           std::string_view text =
               cmd.initial_response == "=" ? std::string_view{} : cmd.initial_response;
@@ -562,7 +664,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
   if (pending_.size() >= options_.max_pending) {
     // Responses come in order, so the oldest commands keep their place for matching; the
     // newest is not queued and its response will be read without knowing its command.
-    if (!queue_overflowed_) builder_.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
+    if (!queue_overflowed_)
+      internals_->builder.anomaly(Anomaly::QUEUE_OVERFLOW, line.offset, line.raw.size());
     queue_overflowed_ = true;
     ++unqueued_commands_;
     if (command == Command::pass || command == Command::apop || sasl_login)
@@ -592,56 +695,58 @@ void Session::command_line(const Line& line, EventHandler& h) {
 // buffer, and the mechanism's own decode.
 void Session::sasl_step(Direction d, std::string_view text, uint64_t text_offset, int32_t parent) {
   ++exchange_steps_;
-  const int32_t step = builder_.add(Field::SASL, parent, 0, text_offset, text.size());
-  builder_.add_generated(Field::SASL_MECHANISM, step, exchange_mechanism_);
-  builder_.add_generated(Field::SASL_STEP, step, {}, exchange_steps_);
+  const int32_t step = internals_->builder.add(Field::SASL, parent, 0, text_offset, text.size());
+  internals_->builder.add_generated(Field::SASL_MECHANISM, step, exchange_mechanism_);
+  internals_->builder.add_generated(Field::SASL_STEP, step, {}, exchange_steps_);
   const bool client = d == Direction::client_to_server;
   if (text.empty()) {
-    builder_.add_generated(Field::SASL_EMPTY, step, {}, 1);
-    sasl::Step ctx{builder_, 0, step, text_offset, 0};
+    internals_->builder.add_generated(Field::SASL_EMPTY, step, {}, 1);
+    sasl::Step ctx{internals_->builder, 0, step, text_offset, 0};
     if (client) {
-      exchange_->client_step({}, ctx);
+      internals_->exchange->client_step({}, ctx);
     } else {
-      exchange_->server_step({}, ctx);
+      internals_->exchange->server_step({}, ctx);
     }
     return;
   }
-  builder_.add(Field::SASL_BASE64, step, 0, text_offset, text.size(), text);
+  internals_->builder.add(Field::SASL_BASE64, step, 0, text_offset, text.size(), text);
   auto decoded = sasl::decode_base64(text);
   if (!decoded) {
-    builder_.anomaly(Anomaly::SASL_BAD_BASE64, text_offset, text.size());
+    internals_->builder.anomaly(Anomaly::SASL_BAD_BASE64, text_offset, text.size());
     return;
   }
-  const size_t items_before = builder_.items().size();
+  const size_t items_before = internals_->builder.items().size();
   const size_t decoded_size = decoded->size();
-  const uint32_t source = builder_.add_buffer(std::move(*decoded), text_offset, text.size());
-  builder_.add(Field::SASL_DECODED, step, source, 0, decoded_size, builder_.buffer(source));
-  sasl::Step ctx{builder_, source, step, text_offset, text.size()};
+  const uint32_t source =
+      internals_->builder.add_buffer(std::move(*decoded), text_offset, text.size());
+  internals_->builder.add(Field::SASL_DECODED, step, source, 0, decoded_size,
+                          internals_->builder.buffer(source));
+  sasl::Step ctx{internals_->builder, source, step, text_offset, text.size()};
   if (client) {
-    exchange_->client_step(builder_.buffer(source), ctx);
+    internals_->exchange->client_step(internals_->builder.buffer(source), ctx);
   } else {
-    exchange_->server_step(builder_.buffer(source), ctx);
+    internals_->exchange->server_step(internals_->builder.buffer(source), ctx);
   }
   // The step that carries a password in clear (PLAIN's response, LOGIN's password line) is
   // where the cleartext password is reported.
   if (client && !tls_) {
-    const auto items = builder_.items().subspan(items_before);
+    const auto items = internals_->builder.items().subspan(items_before);
     if (find_item(items, Field::AUTH_PASSWORD))
-      builder_.anomaly(Anomaly::CLEARTEXT_PASSWORD, text_offset, text.size());
+      internals_->builder.anomaly(Anomaly::CLEARTEXT_PASSWORD, text_offset, text.size());
   }
 }
 
 void Session::sasl_client_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
   const int32_t top =
-      builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+      internals_->builder.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
   if (exchange_cancelled_) {
-    builder_.anomaly(Anomaly::SASL_DATA_AFTER_CANCEL, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::SASL_DATA_AFTER_CANCEL, line.offset, line.raw.size());
   } else if (line.content == "*") {
     // RFC 5034 section 4: "*" cancels; the server answers -ERR.
     exchange_cancelled_ = true;
-    builder_.add_number(Field::SASL_CANCEL, top, 0, line.offset, 1, 1);
-    builder_.anomaly(Anomaly::SASL_CANCELLED, line.offset, 1);
+    internals_->builder.add_number(Field::SASL_CANCEL, top, 0, line.offset, 1, 1);
+    internals_->builder.anomaly(Anomaly::SASL_CANCELLED, line.offset, 1);
   } else {
     sasl_step(Direction::client_to_server, line.content, line.offset, top);
   }
@@ -675,7 +780,7 @@ void Session::server_line(const Line& line, EventHandler& h) {
 void Session::greeting_line(const Line& line, EventHandler& h) {
   if (!looks_like_status(line.content)) {
     // No greeting: the capture starts after it, probably inside a response.
-    builder_.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::MIDSTREAM, line.offset, line.raw.size());
     greeting_expected_ = false;
     resynchronising_ = true;
     state_unknown_ = true;
@@ -687,23 +792,25 @@ void Session::greeting_line(const Line& line, EventHandler& h) {
   server_mode_ = ServerMode::status;
   greeting_expected_ = false;
   if (line.raw.size() > max_first_response_line)
-    builder_.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
   int32_t response = -1;
-  ParsedStatus status = parse_status(line.content, line.offset, builder_, &response);
+  ParsedStatus status = parse_status(line.content, line.offset, internals_->builder, &response);
   count_line(status.valid);
   GreetingTimestamp ts = find_greeting_timestamp(line.content, line.offset);
   if (ts.found) {
     greeting_timestamp_ = std::string(ts.text);
-    builder_.add(Field::GREETING_TIMESTAMP, response, 0, ts.offset, ts.text.size(), ts.text);
+    internals_->builder.add(Field::GREETING_TIMESTAMP, response, 0, ts.offset, ts.text.size(),
+                            ts.text);
   } else if (ts.malformed) {
-    builder_.anomaly(Anomaly::GREETING_TIMESTAMP_MALFORMED, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::GREETING_TIMESTAMP_MALFORMED, line.offset,
+                                line.raw.size());
   }
   emit(EventKind::greeting, Direction::server_to_client, line, h);
 }
 
 void Session::status_line(const Line& line, EventHandler& h) {
   // During AUTH a "+" that is not "+OK" is a continuation (RFC 5034 section 4).
-  if (exchange_ && !line.content.empty() && line.content[0] == '+' &&
+  if (internals_->exchange && !line.content.empty() && line.content[0] == '+' &&
       !(line.content.size() >= 3 && iequals(line.content.substr(0, 3), "+OK"))) {
     sasl_server_line(line, h);
     return;
@@ -720,9 +827,9 @@ void Session::status_line(const Line& line, EventHandler& h) {
     server_language_ = true;
   check_line_bytes(line, true);
   if (line.raw.size() > max_first_response_line)
-    builder_.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::RESPONSE_TOO_LONG, line.offset, line.raw.size());
   int32_t response = -1;
-  ParsedStatus status = parse_status(line.content, line.offset, builder_, &response);
+  ParsedStatus status = parse_status(line.content, line.offset, internals_->builder, &response);
   count_line(status.valid);
 
   if (!status.valid) {
@@ -799,7 +906,7 @@ bool Session::match_response(const Line& line, Answer& answer) {
     answer.pending = pending_.pop_front();  // nothing below queues a command
     matched = true;
   } else if (!resynchronising_) {
-    builder_.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
   }
   if (matched) resynchronising_ = false;
   if (pending_.empty() && unqueued_commands_ == 0) queue_overflowed_ = false;
@@ -816,26 +923,29 @@ void Session::response_items(Answer& answer) {
   const int32_t response = answer.response;
   // The command's name; an unknown one as sent; none for an empty command line.
   if (answer.matched && command == Command::unknown) {
-    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, builder_.own(pending.argument));
+    internals_->builder.add_generated(Field::RESPONSE_TO_COMMAND, response,
+                                      internals_->builder.own(pending.argument));
   } else if (answer.matched && command != Command::none) {
-    builder_.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
+    internals_->builder.add_generated(Field::RESPONSE_TO_COMMAND, response, command_name(command));
   }
   if (command == Command::pass || command == Command::apop || pending.sasl)
     pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
 
   answer.multiline = status.ok && command_multiline(command, pending.has_argument ? 1 : 0);
   if (answer.multiline) {
-    builder_.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
+    internals_->builder.add_generated(Field::RESPONSE_MULTILINE, response, {}, 1);
   } else if (status.ok && command == Command::list) {
-    parse_scan_listing(status.description, status.description_offset, builder_, response);
+    parse_scan_listing(status.description, status.description_offset, internals_->builder,
+                       response);
   } else if (status.ok && command == Command::uidl) {
-    parse_uidl_listing(status.description, status.description_offset, builder_, response);
+    parse_uidl_listing(status.description, status.description_offset, internals_->builder,
+                       response);
   }
   if (status.ok && (command == Command::retr || command == Command::top)) {
     if (auto octets = parse_octets(status.description)) {
       size_t digits = status.description.find(' ');
-      builder_.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset, digits,
-                          *octets);
+      internals_->builder.add_number(Field::RESPONSE_OCTETS, response, 0, status.description_offset,
+                                     digits, *octets);
       if (open_.active) {
         open_.t.announced_octets = *octets;
         open_.t.flags |= transaction_octets;
@@ -855,11 +965,13 @@ void Session::on_user(const Answer& answer) {
 void Session::on_stat(const Answer& answer) {
   if (!answer.status.ok) return;
   const ParsedStatus& status = answer.status;
-  if (!parse_stat(status.description, status.description_offset, builder_, answer.response)) return;
+  if (!parse_stat(status.description, status.description_offset, internals_->builder,
+                  answer.response))
+    return;
   // STAT leaves out deleted messages, whose numbers stay valid: keep the largest.
-  if (const Item* count = find_item(builder_.items(), Field::STAT_MESSAGES))
+  if (const Item* count = find_item(internals_->builder.items(), Field::STAT_MESSAGES))
     maildrop_messages_ = std::max(maildrop_messages_.value_or(0), count->number);
-  if (const Item* octets = find_item(builder_.items(), Field::STAT_OCTETS)) {
+  if (const Item* octets = find_item(internals_->builder.items(), Field::STAT_OCTETS)) {
     if (open_.active) {
       open_.t.announced_octets = octets->number;
       open_.t.flags |= transaction_octets;
@@ -876,8 +988,8 @@ AuthResult Session::login_result(const Answer& answer, const Line& line) {
   const ResponseCode code = answer.status.response_code;
   if (code == ResponseCode::none || code == ResponseCode::auth) {
     // auth_failed says it all: the [AUTH] note would repeat it.
-    builder_.remove_anomaly(Anomaly::RESPONSE_CODE_AUTH);
-    builder_.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
+    internals_->builder.remove_anomaly(Anomaly::RESPONSE_CODE_AUTH);
+    internals_->builder.anomaly(Anomaly::AUTH_FAILED, line.offset, line.raw.size());
     return AuthResult::failure;
   }
   // Refused for a reason the response code names; its anomaly is the one raised.
@@ -896,7 +1008,7 @@ void Session::on_login(const Line& line, Answer& answer, EventHandler& h) {
     verified = apop ? sasl::verify_apop(greeting_timestamp_, *known, pending.digest)
                     : std::optional<bool>(*known == pending.argument);
     if (verified && !*verified)
-      builder_.anomaly(Anomaly::PASSWORD_MISMATCH, line.offset, line.raw.size());
+      internals_->builder.anomaly(Anomaly::PASSWORD_MISMATCH, line.offset, line.raw.size());
   }
   emit(EventKind::status, Direction::server_to_client, line, h, id, pending.command);
   auth_result(apop ? "APOP" : "USER/PASS", name, apop ? std::string_view{} : pending.argument,
@@ -933,7 +1045,7 @@ void Session::on_stls(const Line& line, Answer& answer) {
     dir(Direction::client_to_server).tls_check = true;
     dir(Direction::server_to_client).tls_check = true;
   } else if (!answer.status.ok) {
-    builder_.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
+    internals_->builder.anomaly(Anomaly::TLS_ANOMALY, line.offset, line.raw.size());
   }
 }
 
@@ -969,6 +1081,7 @@ void Session::open_transaction(const Pending& pending) {
 }
 
 void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
+  flush_chunk(h);
   if (!open_.active) return;
   open_.active = false;
   if (!wanted(EventKind::transaction)) return;
@@ -993,19 +1106,19 @@ void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
   ev.request_id = t.request_id;
   ev.command = t.command;
   ev.transaction = &t;
-  ev.items = builder_.items();
-  ev.buffers = builder_.buffers();
-  ev.anomalies = builder_.anomalies();
+  ev.items = internals_->builder.items();
+  ev.buffers = internals_->builder.buffers();
+  ev.anomalies = internals_->builder.anomalies();
   h.on_event(ev);
-  builder_.clear();
+  internals_->builder.clear();
 }
 
 void Session::state_changed(uint64_t offset, uint64_t request_id, EventHandler& h) {
-  builder_.add_generated(Field::SESSION_STATE, -1, state_name(state_),
-                         static_cast<uint64_t>(state_));
-  if (!user_.empty()) builder_.add_generated(Field::SESSION_USER, -1, user_);
-  builder_.add_generated(Field::SESSION_TLS, -1, {}, tls_ ? 1 : 0);
-  builder_.add_generated(Field::SESSION_UTF8, -1, {}, utf8_ ? 1 : 0);
+  internals_->builder.add_generated(Field::SESSION_STATE, -1, state_name(state_),
+                                    static_cast<uint64_t>(state_));
+  if (!user_.empty()) internals_->builder.add_generated(Field::SESSION_USER, -1, user_);
+  internals_->builder.add_generated(Field::SESSION_TLS, -1, {}, tls_ ? 1 : 0);
+  internals_->builder.add_generated(Field::SESSION_UTF8, -1, {}, utf8_ ? 1 : 0);
   emit_generated(EventKind::state, Direction::server_to_client, offset, h, request_id);
 }
 
@@ -1023,21 +1136,23 @@ void Session::auth_result(std::string_view method, std::string_view user, std::s
     open_.authzid.assign(authzid);
   }
   if (!wanted(EventKind::auth_result)) {
-    builder_.clear();
+    internals_->builder.clear();
     return;
   }
-  const int32_t auth = builder_.add_generated(Field::AUTH, -1, {});
-  builder_.add_generated(Field::AUTH_METHOD, auth, method);
-  if (!user.empty()) builder_.add_generated(Field::AUTH_USERNAME, auth, user);
-  if (!authzid.empty()) builder_.add_generated(Field::AUTH_AUTHZID, auth, authzid);
+  const int32_t auth = internals_->builder.add_generated(Field::AUTH, -1, {});
+  internals_->builder.add_generated(Field::AUTH_METHOD, auth, method);
+  if (!user.empty()) internals_->builder.add_generated(Field::AUTH_USERNAME, auth, user);
+  if (!authzid.empty()) internals_->builder.add_generated(Field::AUTH_AUTHZID, auth, authzid);
   if (!password.empty())
-    builder_.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
-  if (!secret.empty()) builder_.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
+    internals_->builder.add_generated(Field::AUTH_PASSWORD, auth, password, 0, item_secret);
+  if (!secret.empty())
+    internals_->builder.add_generated(Field::AUTH_SECRET, auth, secret, 0, item_secret);
   // The name as text (the plugin's pop3.auth.result), the enum value as the number.
-  builder_.add_generated(Field::AUTH_RESULT, auth, auth_result_name(result),
-                         static_cast<uint64_t>(result));
-  if (steps) builder_.add_generated(Field::AUTH_STEPS, auth, {}, steps);
-  if (verified) builder_.add_generated(Field::AUTH_VERIFIED, auth, {}, *verified ? 1 : 0);
+  internals_->builder.add_generated(Field::AUTH_RESULT, auth, auth_result_name(result),
+                                    static_cast<uint64_t>(result));
+  if (steps) internals_->builder.add_generated(Field::AUTH_STEPS, auth, {}, steps);
+  if (verified)
+    internals_->builder.add_generated(Field::AUTH_VERIFIED, auth, {}, *verified ? 1 : 0);
   emit_generated(EventKind::auth_result, Direction::server_to_client, offset, h, request_id,
                  command);
 }
@@ -1046,9 +1161,9 @@ void Session::auth_result(std::string_view method, std::string_view user, std::s
 // ended first).
 void Session::end_exchange(AuthResult result, const Line* line, EventHandler& h,
                            uint64_t request_id) {
-  if (!exchange_) return;
-  sasl::Exchange exchange = std::move(*exchange_);
-  exchange_.reset();
+  if (!internals_->exchange) return;
+  sasl::Exchange exchange = std::move(*internals_->exchange);
+  internals_->exchange.reset();
   const sasl::Credentials& creds = exchange.credentials();
   std::optional<bool> verified;
   if (const std::string* known = password_for(creds.username)) {
@@ -1057,7 +1172,7 @@ void Session::end_exchange(AuthResult result, const Line* line, EventHandler& h,
   }
   const uint64_t offset = line ? line->offset : dir(Direction::server_to_client).offset;
   if (verified && !*verified)
-    builder_.anomaly(Anomaly::PASSWORD_MISMATCH, offset, line ? line->raw.size() : 0);
+    internals_->builder.anomaly(Anomaly::PASSWORD_MISMATCH, offset, line ? line->raw.size() : 0);
   // OAUTHBEARER and EXTERNAL name the user only as the authorization identity.
   std::string user = creds.username.empty() ? creds.authzid : creds.username;
   auth_result(exchange_mechanism_, user, creds.password, creds.secret, creds.authzid, result,
@@ -1073,7 +1188,7 @@ void Session::end_exchange(AuthResult result, const Line* line, EventHandler& h,
 void Session::sasl_server_line(const Line& line, EventHandler& h) {
   check_line_bytes(line, true);
   const int32_t top =
-      builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+      internals_->builder.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
   ++exchange_owed_;
   // "+" then optionally one space, then base64 (possibly empty).
   size_t start = 1;
@@ -1103,7 +1218,7 @@ void Session::data_line(const Line& line, EventHandler& h) {
     server_mode_ = ServerMode::status;
     data_command_ = Command::none;
     emit_transaction(h, transaction_cut);  // before the anomaly: it goes on the status line
-    builder_.anomaly(Anomaly::DATA_UNTERMINATED, line.offset, 0);
+    internals_->builder.anomaly(Anomaly::DATA_UNTERMINATED, line.offset, 0);
     status_line(line, h);
     return;
   }
@@ -1112,24 +1227,28 @@ void Session::data_line(const Line& line, EventHandler& h) {
   if (line.first_piece() && !content.empty() && content[0] == '.') {
     data.remove_prefix(1);
     content.remove_prefix(1);
-    builder_.add_generated(Field::DATA_STUFFED, -1, {}, 1);
+    internals_->builder.add_generated(Field::DATA_STUFFED, -1, {}, 1);
     if (content.empty() || content[0] != '.')
-      builder_.anomaly(Anomaly::DATA_UNSTUFFED_DOT, line.offset, line.raw.size());
+      internals_->builder.anomaly(Anomaly::DATA_UNSTUFFED_DOT, line.offset, line.raw.size());
   }
   if (line.piece <= 1) ++data_lines_;
   data_octets_ += data.size();
   const uint64_t content_offset = line.offset + (line.content.size() - content.size());
   if (line.first_piece()) {
     switch (data_command_) {
-      case Command::list: parse_scan_listing(content, content_offset, builder_, -1); break;
-      case Command::uidl: parse_uidl_listing(content, content_offset, builder_, -1); break;
+      case Command::list:
+        parse_scan_listing(content, content_offset, internals_->builder, -1);
+        break;
+      case Command::uidl:
+        parse_uidl_listing(content, content_offset, internals_->builder, -1);
+        break;
       case Command::capa: {
-        ParsedCapability capa = parse_capability(content, content_offset, builder_);
+        ParsedCapability capa = parse_capability(content, content_offset, internals_->builder);
         // A hostile server may announce without end: the first max_capabilities are kept.
         if (!capa.name.empty() && collecting_.names.size() < max_capabilities)
           collecting_.names.push_back(upper(capa.name));
         if (iequals(capa.name, "SASL")) {
-          for (const Item& item : builder_.items())
+          for (const Item& item : internals_->builder.items())
             if (item.field == Field::CAPA_SASL_MECHANISM &&
                 collecting_.sasl_mechanisms.size() < max_capabilities)
               collecting_.sasl_mechanisms.push_back(upper(item.text));
@@ -1138,22 +1257,27 @@ void Session::data_line(const Line& line, EventHandler& h) {
       }
       case Command::auth:
         if (!content.empty())
-          builder_.add(Field::SASL_MECHANISM, -1, 0, content_offset, content.size(), content);
+          internals_->builder.add(Field::SASL_MECHANISM, -1, 0, content_offset, content.size(),
+                                  content);
         break;
       default: break;
     }
   }
+  if (wanted_data_chunk_)
+    chunk_append(data, line.offset, line.raw.size(), data_request_id_, data_command_, h);
   if (wanted_data_line_)
     emit(EventKind::data_line, Direction::server_to_client, line, h, data_request_id_,
          data_command_, data);
   else
-    builder_.clear();
+    internals_->builder.clear();
+  if (chunk_.active && chunk_.held) emit_chunk(h);
 }
 
 void Session::data_end_items(const Line& line) {
-  const int32_t end = builder_.add(Field::DATA_END, -1, 0, line.offset, line.content.size());
-  builder_.add_generated(Field::DATA_LINES, end, {}, data_lines_);
-  builder_.add_generated(Field::DATA_OCTETS, end, {}, data_octets_);
+  const int32_t end =
+      internals_->builder.add(Field::DATA_END, -1, 0, line.offset, line.content.size());
+  internals_->builder.add_generated(Field::DATA_LINES, end, {}, data_lines_);
+  internals_->builder.add_generated(Field::DATA_OCTETS, end, {}, data_octets_);
 }
 
 void Session::store_capabilities() {
@@ -1190,7 +1314,9 @@ void Session::unknown_data_line(const Line& line, EventHandler& h) {
   if (line.first_piece() && !line.content.empty() && line.content[0] == '.') data.remove_prefix(1);
   ++data_lines_;
   data_octets_ += data.size();
+  if (wanted_data_chunk_) chunk_append(data, line.offset, line.raw.size(), 0, Command::none, h);
   emit(EventKind::data_line, Direction::server_to_client, line, h, 0, Command::none, data);
+  if (chunk_.active && chunk_.held) emit_chunk(h);
 }
 
 void Session::finish(EventHandler& h) {
@@ -1212,8 +1338,8 @@ void Session::finish(EventHandler& h) {
   uint64_t cut_request = 0;
   Command cut_command = Command::none;
   if (!gave_up_) {
-    if (exchange_) {
-      builder_.anomaly(Anomaly::SASL_ABORTED, end_offset, 0);
+    if (internals_->exchange) {
+      internals_->builder.anomaly(Anomaly::SASL_ABORTED, end_offset, 0);
       end_exchange(AuthResult::aborted, nullptr, h, exchange_request_id_);
     }
     if (server_mode_ == ServerMode::data) {
@@ -1234,7 +1360,7 @@ void Session::finish(EventHandler& h) {
       emit_transaction(h, transaction_unanswered);
     }
     // The anomaly that cut an answer names the command whose answer it cut.
-    if (cut_request) builder_.anomaly(Anomaly::DATA_UNTERMINATED, end_offset, 0);
+    if (cut_request) internals_->builder.anomaly(Anomaly::DATA_UNTERMINATED, end_offset, 0);
   }
   emit_generated(EventKind::end, Direction::server_to_client, end_offset, h, cut_request,
                  cut_command);

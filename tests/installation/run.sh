@@ -78,6 +78,12 @@ pkgconfig_consumers() {
 prefix=$work/prefix
 quiet cmake --install "$build_dir" --prefix "$prefix" --component library
 libdir=$(libdir_of "$prefix")
+# The installed headers are exactly the supported ones (the internals stay in the source tree).
+headers=$(cd "$prefix/include" && find . -type f | sort | xargs)
+expected="./pop3decode/event.hpp ./pop3decode/pop3decode.h ./pop3decode/sasl.hpp"
+expected="$expected ./pop3decode/session.hpp ./pop3decode/tcp.hpp ./pop3decode/url.hpp"
+[ "$headers" = "$expected" ] || fail "installed headers: $headers (expected: $expected)"
+echo "installation: headers installed: $headers"
 [ -e "$libdir/libpop3decode.a" ] || fail "no libpop3decode.a installed"
 readelf -d "$libdir/libpop3decode.so" | grep -q "SONAME.*\[libpop3decode\.so\.$major\]" ||
   fail "libpop3decode.so has no SONAME libpop3decode.so.$major"

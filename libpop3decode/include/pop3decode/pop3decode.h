@@ -401,7 +401,8 @@ typedef enum pop3d_direction {
  *   STATUS, then AUTH_RESULT (when it ends a login), then STATE (when the session state, TLS or
  *   UTF8 mode changed), then TRANSACTION (when the answer is complete: single-line answers and
  *   the end of a SASL exchange);
- * a multi-line answer gives STATUS, DATA_LINE..., DATA_END, then TRANSACTION. At finish:
+ * a multi-line answer gives STATUS, DATA_LINE..., DATA_END, then TRANSACTION (with
+ *   DATA_CHUNK wanted: STATUS, DATA_CHUNK..., DATA_END, TRANSACTION; see DATA_CHUNK). At finish:
  *   the partial lines, AUTH_RESULT "aborted" (SASL exchange cut), TRANSACTION for the command
  *   whose answer was cut and then one per unanswered command (oldest first), END last.
  * SKIPPED and TLS events report bytes as they arrive (never buffered), so they are cut where the
@@ -422,7 +423,8 @@ typedef enum pop3d_direction {
   X(SKIPPED, "skipped", "bytes skipped while resynchronising or after NOT_POP3")                   \
   X(TLS, "tls", "bytes after STLS that are TLS records, not POP3")                                 \
   X(END, "end", "pop3d_session_finish: connection ended")                                          \
-  X(TRANSACTION, "transaction", "a command's answer is complete (pop3d_event.transaction)")
+  X(TRANSACTION, "transaction", "a command's answer is complete (pop3d_event.transaction)")      \
+  X(DATA_CHUNK, "data_chunk", "multi-line data as one run of unstuffed bytes (not by default)")
 /* clang-format on */
 
 typedef enum pop3d_event_kind {
@@ -435,6 +437,35 @@ typedef enum pop3d_event_kind {
 /* Bit of an event kind in pop3d_options.wanted_events. */
 #define POP3D_EVENT_BIT(kind) (1u << (kind))
 #define POP3D_EVENTS_ALL ((1u << POP3D_EVENT_KIND_COUNT) - 1u)
+/* What wanted_events 0 means, and the default: every kind but DATA_CHUNK (one line per
+ * DATA_LINE event, as before DATA_CHUNK existed). */
+#define POP3D_EVENTS_DEFAULT (POP3D_EVENTS_ALL & ~POP3D_EVENT_BIT(POP3D_EVENT_DATA_CHUNK))
+
+/* DATA_CHUNK: multi-line data (RETR/TOP bodies, listings, CAPA, unknown data after a
+ * mid-stream start) as one stream of bytes instead of one event per line. Delivered only when
+ * asked for (POP3D_EVENT_BIT(POP3D_EVENT_DATA_CHUNK) in wanted_events).
+ * - `data` holds the data lines exactly as the DATA_LINE events of those lines would hold
+ *   them, concatenated: dot-unstuffed, each line with its own line end as on the wire, pieces
+ *   of an over-long line as they are. The terminating "." line is not included (it is the
+ *   DATA_END event). `line` is empty; there are no items, buffers or anomalies (the per-line
+ *   ones, such as DATA_UNSTUFFED_DOT or LINE_TOO_LONG, come only with DATA_LINE events).
+ * - `offset` and `length` are the stream range of the wire bytes of those lines (stuffed dots
+ *   included): contiguous, so one chunk's range ends where the next one's begins.
+ * - `request_id` and `command` name the command answered (0 and POP3D_CMD_NONE for unknown
+ *   data after a mid-stream start).
+ * - A chunk is a run of the answer's unstuffed bytes that lie one after the other in the
+ *   bytes passed to one feed call: `data` points into the caller's buffer (no copy). So a
+ *   feed call gives one chunk per answer, cut only where the bytes are not contiguous: a
+ *   removed stuffing dot starts a new chunk, and so does another event in between (or a
+ *   callback that stops the feed). A line cut across feed calls belongs wholly to the call
+ *   that completes it (an over-long line: each max_line piece to the call that completes
+ *   it); its bytes were held by the session meanwhile, so it comes as a chunk of its own.
+ *   Concatenated, the chunks of an answer are exactly its concatenated DATA_LINE data,
+ *   however the input was split; only where the chunks are cut depends on the split.
+ * - Order: the chunk comes before DATA_END, any other event of the server direction, the
+ *   END of finish, and before the call that delivered its lines returns.
+ * - With both DATA_LINE and DATA_CHUNK wanted, both are delivered: each line's DATA_LINE
+ *   event first, and the chunk covering those lines after them. */
 
 /* Session states (RFC 1939 section 3): X(ID, name). */
 #define POP3D_STATE_MAP(X)          \
@@ -712,14 +743,15 @@ typedef struct pop3d_options {
   size_t max_pending; /* most outstanding commands remembered for matching (>= 1) */
   int mid_stream;     /* non-zero: the capture starts mid-conversation in both directions */
   int implicit_tls;   /* non-zero: the bytes fed are the plaintext inside TLS (port 995) */
-  /* Appended. Events the callback wants: POP3D_EVENT_BIT(kind) ORed; 0 means all.
+  /* Appended. Events the callback wants: POP3D_EVENT_BIT(kind) ORed; 0 means
+   * POP3D_EVENTS_DEFAULT (all but DATA_CHUNK).
    * Unwanted events are not built (a RETR body costs no event when DATA_LINE is not wanted);
    * the session decodes and tracks state exactly as with all events. */
   uint32_t wanted_events;
 } pop3d_options;
 
 /* Fills *options with the defaults (max_line 65536, max_pending 4096, mid_stream 0,
- * implicit_tls 0, wanted_events POP3D_EVENTS_ALL).
+ * implicit_tls 0, wanted_events POP3D_EVENTS_DEFAULT).
  * After a +OK to STLS the session is in TLS: bytes fed next in a direction are taken as
  * TLS records (POP3D_EVENT_TLS) when they start like one (0x14-0x17 0x03), and otherwise as
  * the decrypted POP3 conversation, which is decoded as usual. */

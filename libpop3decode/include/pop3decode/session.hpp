@@ -1,14 +1,14 @@
 // The streaming session decoder: one object per TCP conversation.
 //
 // The supported API: pop3decode.h (the C ABI), session.hpp (Session, Options, Capabilities),
-// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, and in sasl.hpp
-// the base64 and verify_* functions. EventBuilder (event.hpp), parse.hpp and sasl::Exchange /
-// sasl::Step are internals that the fuzz targets and tests drive directly; they are installed
-// only because Session holds them by value, and may change in any release.
+// event.hpp (Event, Item, Transaction, the enums and table look-ups), url.hpp, tcp.hpp, and
+// sasl.hpp (base64, mechanism names, verify_*). The line parsers, the event builder and the
+// SASL mechanism decoders are internal and not installed.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +17,6 @@
 #include <vector>
 
 #include "pop3decode/event.hpp"
-#include "pop3decode/parse.hpp"
-#include "pop3decode/sasl.hpp"
 
 namespace pop3decode {
 
@@ -27,9 +25,10 @@ struct Options {
   size_t max_pending = 4096;  // most outstanding commands remembered for matching
   bool mid_stream = false;    // the capture starts mid-conversation: resync both directions
   bool implicit_tls = false;  // bytes fed are the plaintext inside TLS (POP3S, port 995)
-  // Events the handler wants: event_bit(kind) ORed (0 means all). Unwanted events are not
-  // built; decoding and state are the same whatever is wanted.
-  uint32_t wanted_events = all_events;
+  // Events the handler wants: event_bit(kind) ORed (0 means default_events: all but
+  // data_chunk). Unwanted events are not built; decoding and state are the same whatever is
+  // wanted. EventKind::data_chunk: see POP3D_EVENT_DATA_CHUNK in pop3decode.h.
+  uint32_t wanted_events = default_events;
 };
 
 // What one CAPA response advertised.
@@ -64,6 +63,9 @@ enum class CapaPhase : uint8_t {
 class POP3D_EXPORT Session {
  public:
   explicit Session(Options options = {});
+  Session(const Session&);
+  Session& operator=(const Session&);
+  ~Session();
 
   // Returns the number of bytes consumed: all of them, unless a handler called stop(). Then
   // decoding stops after the line that produced the event being handled (the rest of that
@@ -167,16 +169,8 @@ class POP3D_EXPORT Session {
     bool active = false;
   };
 
-  // What the status line answering a command decided (see status_line).
-  struct Answer {
-    Pending pending;  // a copy: the queue slot may be reused
-    bool matched = false;
-    ParsedStatus status;
-    int32_t response = -1;
-    bool multiline = false;
-    bool state_change = false;
-    bool login = false;  // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
-  };
+  // What the status line answering a command decided (see status_line; defined there).
+  struct Answer;
 
   // The commands waiting for their answers, oldest first: a ring of reused slots (strings
   // included), so pipelined commands allocate nothing once the ring has grown.
@@ -201,6 +195,24 @@ class POP3D_EXPORT Session {
     return directions_[static_cast<size_t>(d)];
   }
 
+  // The data lines gathered for one DATA_CHUNK event (see pop3decode.h).
+  struct Chunk {
+    bool active = false;
+    bool held = false;  // one line completed from bytes held by the session (not the input)
+    uint64_t request_id = 0;
+    Command command = Command::none;
+    uint64_t offset = 0;  // wire range of the lines
+    uint64_t end = 0;
+    std::string_view view;  // the unstuffed bytes
+  };
+
+  size_t feed_bytes(Direction d, std::string_view bytes, EventHandler& h);
+  void chunk_append(std::string_view data, uint64_t wire_offset, uint64_t wire_length,
+                    uint64_t request_id, Command command, EventHandler& h);
+  void flush_chunk(EventHandler& h) {
+    if (chunk_.active) emit_chunk(h);
+  }
+  void emit_chunk(EventHandler& h);
   size_t feed_lines(Direction d, std::string_view bytes, EventHandler& h);
   void deliver(Direction d, const Line& line, EventHandler& h);
   void emit_bytes_event(EventKind kind, Direction d, uint64_t offset, std::string_view bytes,
@@ -249,10 +261,24 @@ class POP3D_EXPORT Session {
   void give_up(Direction d, const Line& line);
 
   Options options_;
-  uint32_t wanted_ = all_events;
-  bool wanted_data_line_ = true;  // wanted(data_line), for the body fast path
+  uint32_t wanted_ = default_events;
+  bool wanted_data_line_ = true;    // wanted(data_line), for the body fast path
+  bool wanted_data_chunk_ = false;  // wanted(data_chunk)
+  Chunk chunk_;
+  std::string_view input_;  // the bytes of the feed call under way (chunks may point into them)
   std::array<DirectionState, 2> directions_{};
-  EventBuilder builder_;
+  // The state of internal types (the event builder, the SASL exchange): behind a pointer so
+  // that their headers stay private. Copied deep: a copied Session is an independent snapshot.
+  struct Internals;
+  struct POP3D_EXPORT InternalsPtr {
+    InternalsPtr();
+    InternalsPtr(const InternalsPtr&);
+    InternalsPtr& operator=(const InternalsPtr&);
+    ~InternalsPtr();
+    Internals* operator->() const noexcept { return p.get(); }
+    std::unique_ptr<Internals> p;
+  };
+  InternalsPtr internals_;
 
   ServerMode server_mode_ = ServerMode::greeting;
   bool greeting_expected_ = true;
@@ -283,8 +309,7 @@ class POP3D_EXPORT Session {
   Capabilities collecting_;
   OpenTransaction open_;
 
-  // SASL exchange in progress.
-  std::optional<sasl::Exchange> exchange_;
+  // SASL exchange in progress (the exchange itself: internals_->exchange).
   std::string exchange_mechanism_;
   uint64_t exchange_request_id_ = 0;
   uint32_t exchange_steps_ = 0;

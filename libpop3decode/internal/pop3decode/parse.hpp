@@ -1,4 +1,4 @@
-// Internal (not the supported API; see session.hpp). Stand-alone parsers of single POP3 lines.
+// Internal (not installed). Stand-alone parsers of single POP3 lines.
 // Each takes the line without its line end and the absolute stream offset of its first byte,
 // adds items (under `parent`) and anomalies to `out`, and returns what the session needs. They
 // never read outside `line`.
@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-#include "pop3decode/event.hpp"
+#include "pop3decode/event_builder.hpp"
 
 namespace pop3decode {
 
