@@ -26,6 +26,15 @@ std::string upper(std::string_view s) {
 // grown it up to max_pending).
 constexpr size_t retained_pending_slots = 64;
 
+// Whether bytes begin like a command line: a known verb then a space or the line end (1 yes,
+// -1 no, 0 not enough bytes to tell).
+int command_prefix(std::string_view bytes) noexcept {
+  const size_t end = bytes.substr(0, 5).find_first_of(" \r\n");
+  if (end == std::string_view::npos) return bytes.size() < 5 ? 0 : -1;
+  const Command c = command_from_verb(bytes.substr(0, end));
+  return c == Command::unknown || c == Command::none ? -1 : 1;
+}
+
 // Whether bytes begin like a status line, "+OK" or "-ERR" (any case): 1 yes, -1 no, 0 not
 // enough bytes to tell.
 int status_prefix(std::string_view bytes) noexcept {
@@ -248,12 +257,14 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       // Where a status line is expected, bytes after a gap that start like one ("+OK",
       // "-ERR") are one: the gap ended at a line boundary (a line's tail does not start so).
       // Up to 4 bytes are held to decide, whatever the split.
-      size_t take = std::min(found ? segment + 1 : avail, size_t{4} - ds.partial.size());
+      const bool client = d == Direction::client_to_server;
+      size_t take = std::min(found ? segment + 1 : avail,
+                             (client ? size_t{5} : size_t{4}) - ds.partial.size());
       if (ds.partial.empty()) ds.partial_start = ds.offset;
       ds.partial.append(start, take);
       ds.offset += take;
       pos += take;
-      const int verdict = status_prefix(ds.partial);
+      const int verdict = client ? command_prefix(ds.partial) : status_prefix(ds.partial);
       if (verdict == 0) continue;
       ds.probe_status = false;
       if (verdict > 0) {
@@ -265,7 +276,7 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       emit_bytes_event(EventKind::skipped, d, ds.partial_start, held, h);
       if (held.back() == '\n') {
         ds.mode = Mode::lines;
-        if (server_gap_) server_gap_end_ = ds.offset;
+        if (!client && server_gap_) server_gap_end_ = ds.offset;
       }
       continue;
     }
@@ -388,13 +399,25 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   ds.piece = 0;
   ds.offset += length;
   if (ds.mode == Mode::lines) ds.mode = Mode::resync;
-  ds.probe_status = d == Direction::server_to_client && ds.mode == Mode::resync &&
-                    server_mode_ == ServerMode::status && !ds.announce_midstream;
+  // A gap before the greeting was complete lost (the rest of) it: statuses come next.
+  const bool greeting_lost = d == Direction::server_to_client &&
+                             server_mode_ == ServerMode::greeting && greeting_expected_ &&
+                             ds.mode == Mode::resync;
+  if (greeting_lost) {
+    greeting_expected_ = false;
+    server_mode_ = ServerMode::status;
+  }
+  // Where a line was expected, the bytes after the gap may start one (see feed_lines).
+  ds.probe_status =
+      ds.mode == Mode::resync && !ds.announce_midstream &&
+      (d == Direction::server_to_client ? server_mode_ == ServerMode::status : !exchange_);
   if (!lines || gave_up_ || length == 0) return;
   if (d == Direction::client_to_server) {
+    client_gap_seen_ = true;
     // The lost bytes may have held commands: one entry stands for them (see gap()).
     if (!pending_.empty() && pending_.back().lost) {
       pending_.back().end = ds.offset;
+      pending_.back().full_ack_end = 0;
       return;
     }
     Pending& lost = pending_.push_back();
@@ -409,8 +432,8 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   // the answer to the oldest command, unless that command was sent after the client had
   // received that byte.
   std::optional<Pending> dropped;
-  if (server_mode_ == ServerMode::status && !exchange_ && !greeting_expected_ &&
-      !pending_.empty() && !pending_.front().lost && pending_.front().unqueued_before == 0) {
+  if (server_mode_ == ServerMode::status && !exchange_ && !greeting_lost && !pending_.empty() &&
+      !pending_.front().lost && pending_.front().unqueued_before == 0) {
     const Pending& front = pending_.front();
     if (front.server_acked == peer_ack_unknown || front.server_acked <= line_start)
       dropped = pending_.pop_front();
@@ -545,6 +568,14 @@ void Session::client_line(const Line& line, EventHandler& h) {
     const Command c = command_from_verb(verb);
     sasl_line = c == Command::unknown || c == Command::none;
   }
+  if (!exchange_ && lost_challenges_ > 0) {
+    // Answers the challenge of an AUTH the capture lost: shown, not decodable.
+    --lost_challenges_;
+    check_line_bytes(line);
+    builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+    emit(EventKind::sasl_client, Direction::client_to_server, line, h, 0, Command::auth);
+    return;
+  }
   if (sasl_line) {
     if (exchange_owed_ > 0) --exchange_owed_;
     sasl_client_line(line, h);
@@ -556,8 +587,10 @@ void Session::client_line(const Line& line, EventHandler& h) {
 void Session::command_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
   // The tail of a line cut by a gap, skipped up to here, belonged to the lost commands.
-  if (!pending_.empty() && pending_.back().lost && pending_.back().end < line.offset)
+  if (!pending_.empty() && pending_.back().lost && pending_.back().end < line.offset) {
     pending_.back().end = line.offset;
+    pending_.back().full_ack_end = 0;  // an answer to all of them is still to be seen
+  }
   if (line.raw.size() > max_command_line && line.piece == 0)
     builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
   if (line.piece == 1) builder_.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
@@ -808,6 +841,17 @@ void Session::status_line(const Line& line, EventHandler& h) {
   if (exchange_ && !line.content.empty() && line.content[0] == '+' &&
       !(line.content.size() >= 3 && iequals(line.content.substr(0, 3), "+OK"))) {
     sasl_server_line(line, h);
+    return;
+  }
+  // A continuation while the oldest pending entry stands for lost commands: the challenge of
+  // an AUTH the capture lost; the client's answer to it is no command.
+  if (!exchange_ && client_gap_seen_ && (pending_.empty() || pending_.front().lost) &&
+      !line.content.empty() && line.content[0] == '+' &&
+      (line.content.size() == 1 || line.content[1] == ' ')) {
+    check_line_bytes(line, true);
+    builder_.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+    ++lost_challenges_;
+    emit(EventKind::sasl_server, Direction::server_to_client, line, h, 0, Command::auth);
     return;
   }
   if (resynchronising_ && !looks_like_status(line.content)) {

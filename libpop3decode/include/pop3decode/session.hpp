@@ -317,11 +317,13 @@ class POP3D_EXPORT Session {
 
   PendingQueue pending_;
   uint64_t peer_acked_[2] = {peer_ack_unknown, peer_ack_unknown};
-  bool hinted_ = false;          // a hint was ever given: the pairing rules with hints apply
-  bool server_gap_ = false;      // answers may have been lost since the last sure pairing
-  uint64_t server_gap_end_ = 0;  // server offset after which answers were not lost
-  bool data_cut_ = false;        // the multi-line answer being read lost bytes in a gap
-  uint64_t data_start_ = 0;      // server offset of its status line
+  bool client_gap_seen_ = false;
+  uint32_t lost_challenges_ = 0;  // challenges of a lost AUTH the client has not answered
+  bool hinted_ = false;           // a hint was ever given: the pairing rules with hints apply
+  bool server_gap_ = false;       // answers may have been lost since the last sure pairing
+  uint64_t server_gap_end_ = 0;   // server offset after which answers were not lost
+  bool data_cut_ = false;         // the multi-line answer being read lost bytes in a gap
+  uint64_t data_start_ = 0;       // server offset of its status line
   uint64_t next_request_id_ = 1;
   uint32_t pending_logins_ = 0;  // PASS/APOP/AUTH sent, not yet answered
   bool user_named_ = false;      // a USER was sent (PASS may follow)
