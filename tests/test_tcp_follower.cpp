@@ -3,10 +3,13 @@
 // then mangled as taps and merged captures mangle them. Without loss, the Session's events must
 // equal the natural-order decode exactly; with loss, the gaps must sit where the bytes were.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -762,4 +765,253 @@ TEST_CASE("conflicting overlapping bytes are reported and the first copy is kept
   CHECK(conflict);
   CHECK(result.events.find("hello") != std::string::npos);
   CHECK(result.events.find("jello") == std::string::npos);
+}
+
+// --- Pairing under loss: an answer is paired with the command it answers, or with none. ---
+
+namespace {
+
+// What a decode paired: server offset of each status line -> client offset of its command;
+// the gaps the Session reported; the answers paired with none because of loss.
+struct Pairings {
+  std::map<uint64_t, uint64_t> answers;
+  std::vector<Gap> gaps;
+  size_t unpaired_by_loss = 0;
+};
+
+// POP3D_PAIRING_DEBUG=<part of a run's name> prints that run's lossy decode.
+bool debug_pairing = false;
+bool debug_run(const std::string& what) {
+  const char* filter = std::getenv("POP3D_PAIRING_DEBUG");
+  return filter != nullptr && what.find(filter) != std::string::npos;
+}
+
+class PairingRecorder final : public EventHandler {
+ public:
+  void on_event(const Event& e) override {
+    if (debug_pairing) {
+      std::ostringstream out;
+      pop3test::dump_event(out, e);
+      std::string text = out.str();
+      fprintf(stderr, "%s", text.substr(0, text.find('\n') + 1).c_str());
+      for (const AnomalyHit& a : e.anomalies)
+        fprintf(stderr, "   ! %s\n", std::string(anomaly_name(a.anomaly)).c_str());
+    }
+    if (e.kind == EventKind::command) commands_[e.request_id] = e.offset;
+    if (e.kind == EventKind::status && e.request_id != 0) {
+      REQUIRE(commands_.count(e.request_id) == 1);
+      result.answers[e.offset] = commands_[e.request_id];
+    }
+    if (e.kind == EventKind::status && (e.has_anomaly(Anomaly::RESPONSE_TO_LOST_COMMAND) ||
+                                        e.has_anomaly(Anomaly::RESPONSE_PAIRING_UNCERTAIN)))
+      ++result.unpaired_by_loss;
+    if (e.kind == EventKind::skipped && e.has_anomaly(Anomaly::GAP)) {
+      Gap g{e.direction, e.offset, e.length};
+      if (!result.gaps.empty() && result.gaps.back().d == g.d &&
+          result.gaps.back().offset + result.gaps.back().length == g.offset)
+        result.gaps.back().length += g.length;
+      else
+        result.gaps.push_back(g);
+    }
+  }
+  Pairings result;
+
+ private:
+  std::map<uint64_t, uint64_t> commands_;
+};
+
+// Feeds the Session without the acknowledgement hint (the plain feed API).
+class HintlessSink final : public TcpSink {
+ public:
+  HintlessSink(Session& session, EventHandler& handler) : session_(session), handler_(handler) {}
+  void feed(const TcpChunk& chunk) override {
+    session_.feed(chunk.direction, chunk.bytes, handler_);
+  }
+  void gap(Direction d, uint64_t, uint64_t length) override { session_.gap(d, length, handler_); }
+  void finish() override { session_.finish(handler_); }
+
+ private:
+  Session& session_;
+  EventHandler& handler_;
+};
+
+Pairings pair_up(const Conversation& conv, const std::vector<Seg>& capture, bool hints) {
+  Session session(conv.vector.options);
+  for (const auto& [user, password] : conv.vector.passwords) session.add_password(user, password);
+  PairingRecorder recorder;
+  SessionSink with(session, recorder);
+  HintlessSink without(session, recorder);
+  TcpSink& sink = hints ? static_cast<TcpSink&>(with) : static_cast<TcpSink&>(without);
+  TcpFollower follower;
+  for (const Seg& s : capture) follower.add(to_tcp(conv, s), sink);
+  follower.end(sink);
+  return recorder.result;
+}
+
+std::vector<Gap> merged_losses(const std::map<uint64_t, uint64_t> (&lost)[2]) {
+  std::vector<Gap> expected;
+  for (Direction d : {C, S}) {
+    for (const auto& [begin, end] : lost[index_of(d)]) {
+      if (!expected.empty() && expected.back().d == d &&
+          expected.back().offset + expected.back().length == begin)
+        expected.back().length += end - begin;
+      else
+        expected.push_back({d, begin, end - begin});
+    }
+  }
+  return expected;
+}
+
+std::vector<Gap> sorted_gaps(std::vector<Gap> gaps) {
+  std::stable_sort(gaps.begin(), gaps.end(), [](const Gap& a, const Gap& b) {
+    return index_of(a.d) != index_of(b.d) ? index_of(a.d) < index_of(b.d) : a.offset < b.offset;
+  });
+  std::vector<Gap> merged;
+  for (const Gap& g : gaps) {
+    if (!merged.empty() && merged.back().d == g.d &&
+        merged.back().offset + merged.back().length == g.offset)
+      merged.back().length += g.length;
+    else
+      merged.push_back(g);
+  }
+  return merged;
+}
+
+struct PairingTally {
+  size_t wrong = 0;
+  size_t kept = 0;      // lossless pairings still made
+  size_t possible = 0;  // lossless pairings whose status line was not lost
+};
+
+// Every pairing of the lossy decode must be the lossless decode's.
+void compare(const Pairings& truth, const Pairings& lossy, const std::map<uint64_t, uint64_t>& lost,
+             PairingTally& tally, const std::string& what) {
+  for (const auto& [answer, command] : lossy.answers) {
+    INFO(what << ": answer at server offset " << answer);
+    const auto it = truth.answers.find(answer);
+    const bool right = it != truth.answers.end() && it->second == command;
+    CHECK(right);
+    tally.wrong += right ? 0 : 1;
+  }
+  for (const auto& [answer, command] : truth.answers) {
+    const auto after = lost.upper_bound(answer);
+    const bool answer_lost = after != lost.begin() && std::prev(after)->second > answer;
+    if (answer_lost) continue;
+    ++tally.possible;
+    const auto it = lossy.answers.find(answer);
+    tally.kept += it != lossy.answers.end() && it->second == command ? 1 : 0;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("capture loss never pairs an answer with another command", "[tcp][pairing]") {
+  PairingTally tally;
+  size_t runs = 0;
+  for (const std::string& path : real_vectors()) {
+    const pop3test::Vector v = pop3test::load_vector(path);
+    for (int seed = 0; seed < seeds() * 4; ++seed) {
+      Rng rng(static_cast<uint32_t>(seed * 7919 + 11));
+      const Conversation conv = build(v, rng, seed % 2 ? 1460 : 40, next32(rng), next32(rng));
+      const Pairings truth = pair_up(conv, conv.segments, true);
+      const int percent = 1 + seed % 5;
+      std::vector<Seg> capture;
+      std::map<uint64_t, uint64_t> lost[2];
+      bool kept_one = false;
+      for (const Seg& s : conv.segments) {
+        if (is_data(s) && kept_one && std::uniform_int_distribution<int>(1, 100)(rng) <= percent) {
+          lost[index_of(s.d)][s.offset] = s.offset + s.bytes.size();
+          continue;
+        }
+        kept_one = kept_one || is_data(s);
+        capture.push_back(s);
+      }
+      if (seed % 3 == 2) move_across(capture, rng, 4);
+      const std::string what = path + " seed " + std::to_string(seed);
+      debug_pairing = debug_run(what);
+      const Pairings lossy = pair_up(conv, capture, true);
+      debug_pairing = false;
+      ++runs;
+      compare(truth, lossy, lost[index_of(S)], tally, what);
+      // Every loss is reported where it is.
+      const std::vector<Gap> expected = merged_losses(lost);
+      const std::vector<Gap> got = sorted_gaps(lossy.gaps);
+      INFO(what);
+      REQUIRE(got.size() == expected.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].d == expected[i].d);
+        CHECK(got[i].offset == expected[i].offset);
+        CHECK(got[i].length == expected[i].length);
+      }
+    }
+  }
+  CHECK(tally.wrong == 0);
+  const double kept = tally.possible ? double(tally.kept) / double(tally.possible) : 0;
+  WARN("pairing under 1-5 % loss, with hints: " << tally.kept << " of " << tally.possible
+                                                << " kept (" << kept * 100 << " %), " << runs
+                                                << " runs");
+  CHECK(kept > 0.8);
+}
+
+TEST_CASE("a lost server segment inside a pipelined burst shifts no pairing", "[tcp][pairing]") {
+  PairingTally tally;
+  size_t runs = 0;
+  for (const std::string& path : real_vectors()) {
+    if (path.find("pipelining") == std::string::npos) continue;
+    const pop3test::Vector v = pop3test::load_vector(path);
+    for (size_t max_segment : {20, 60, 1460}) {
+      Rng rng(static_cast<uint32_t>(max_segment));
+      const Conversation conv = build(v, rng, max_segment, next32(rng), next32(rng));
+      const Pairings truth = pair_up(conv, conv.segments, true);
+      // Each server data segment in turn (past the greeting), alone, is lost.
+      for (size_t drop = handshake; drop < conv.segments.size(); ++drop) {
+        const Seg& gone = conv.segments[drop];
+        if (gone.d != S || !is_data(gone) || gone.offset == 0) continue;
+        std::vector<Seg> capture = conv.segments;
+        capture.erase(capture.begin() + static_cast<std::ptrdiff_t>(drop));
+        std::map<uint64_t, uint64_t> lost{{gone.offset, gone.offset + gone.bytes.size()}};
+        const std::string what = path + " without segment " + std::to_string(drop);
+        debug_pairing = debug_run(what);
+        const Pairings lossy = pair_up(conv, capture, true);
+        debug_pairing = false;
+        ++runs;
+        compare(truth, lossy, lost, tally, what);
+      }
+    }
+  }
+  REQUIRE(runs > 0);
+  CHECK(tally.wrong == 0);
+  WARN("one server segment lost in pipelined captures: " << tally.kept << " of " << tally.possible
+                                                         << " pairings kept, " << runs << " runs");
+}
+
+TEST_CASE("without hints, a lost client segment never shifts the pairing", "[tcp][pairing]") {
+  PairingTally tally;
+  size_t runs = 0;
+  for (const std::string& path : real_vectors()) {
+    const pop3test::Vector v = pop3test::load_vector(path);
+    for (int seed = 0; seed < seeds() * 2; ++seed) {
+      Rng rng(static_cast<uint32_t>(seed * 15485863 + 5));
+      const Conversation conv = build(v, rng, seed % 2 ? 1460 : 40, next32(rng), next32(rng));
+      const Pairings truth = pair_up(conv, conv.segments, false);
+      // One client data segment, past the first, is lost.
+      std::vector<size_t> client;
+      for (size_t i = handshake; i < conv.segments.size(); ++i)
+        if (conv.segments[i].d == C && is_data(conv.segments[i])) client.push_back(i);
+      if (client.size() < 2) continue;
+      const size_t drop = client[std::uniform_int_distribution<size_t>(1, client.size() - 1)(rng)];
+      std::vector<Seg> capture = conv.segments;
+      capture.erase(capture.begin() + static_cast<std::ptrdiff_t>(drop));
+      const std::string what = path + " seed " + std::to_string(seed);
+      debug_pairing = debug_run(what);
+      const Pairings lossy = pair_up(conv, capture, false);
+      debug_pairing = false;
+      ++runs;
+      compare(truth, lossy, {}, tally, what);
+    }
+  }
+  REQUIRE(runs > 0);
+  CHECK(tally.wrong == 0);
+  WARN("one client segment lost, no hints: " << tally.kept << " of " << tally.possible
+                                             << " pairings kept, " << runs << " runs");
 }

@@ -188,6 +188,7 @@ inline void dump_event(std::ostringstream& out, const pop3decode::Event& e) {
     out << "  = @" << t->command_offset;
     if (t->flags & transaction_unanswered) out << " unanswered";
     if (t->flags & transaction_cut) out << " cut";
+    if (t->flags & transaction_answer_unknown) out << " answer_unknown";
     if (t->flags & transaction_message) out << " msg=" << t->message;
     if (t->flags & transaction_lines) out << " lines=" << t->lines;
     if (!t->argument.empty()) out << " arg=\"" << escape(t->argument) << '"';

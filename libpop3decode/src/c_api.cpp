@@ -369,6 +369,14 @@ POP3D_EXPORT size_t pop3d_session_held_events(const pop3d_session* session) noex
   return session ? session->held.size() : 0;
 }
 
+POP3D_EXPORT int pop3d_session_set_peer_acked(pop3d_session* session, uint32_t direction,
+                                              uint64_t peer_offset) noexcept {
+  if (session == nullptr || direction > 1) return POP3D_ERR_INVALID_ARGUMENT;
+  if (session->in_call) return POP3D_ERR_REENTRANT;
+  session->session.set_peer_acknowledged(static_cast<Direction>(direction), peer_offset);
+  return POP3D_OK;
+}
+
 POP3D_EXPORT int pop3d_session_add_password(pop3d_session* session, const char* user,
                                             size_t user_length, const char* password,
                                             size_t password_length) noexcept {

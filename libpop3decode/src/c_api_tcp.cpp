@@ -25,6 +25,8 @@ class CallbackSink final : public pop3decode::TcpSink {
     if (!report(POP3D_TCP_CHUNK, chunk.direction, chunk.offset, chunk.bytes.size(),
                 chunk.peer_acked, chunk.tag, 0))
       return;
+    keep(pop3d_session_set_peer_acked(session_, static_cast<uint32_t>(chunk.direction),
+                                      chunk.peer_acked));
     keep(pop3d_session_feed(session_, static_cast<uint32_t>(chunk.direction),
                             reinterpret_cast<const uint8_t*>(chunk.bytes.data()),
                             chunk.bytes.size(), events_, user_data_));

@@ -24,7 +24,9 @@ struct Session::Answer {
   int32_t response = -1;
   bool multiline = false;
   bool state_change = false;
-  bool login = false;  // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
+  bool login = false;              // AUTH_RESULT is emitted (PASS, APOP, end of SASL)
+  bool loss = false;               // not paired because of capture loss (lost or uncertain)
+  std::optional<Pending> dropped;  // a command whose answer can no longer be told
 };
 
 Session::InternalsPtr::InternalsPtr() : p(std::make_unique<Internals>()) {}
@@ -55,6 +57,24 @@ std::string upper(std::string_view s) {
 // Slots of the pending-command ring kept once it is empty again (a pipelining burst may have
 // grown it up to max_pending).
 constexpr size_t retained_pending_slots = 64;
+
+// Whether bytes begin like a command line: a known verb then a space or the line end (1 yes,
+// -1 no, 0 not enough bytes to tell).
+int command_prefix(std::string_view bytes) noexcept {
+  const size_t end = bytes.substr(0, 5).find_first_of(" \r\n");
+  if (end == std::string_view::npos) return bytes.size() < 5 ? 0 : -1;
+  const Command c = command_from_verb(bytes.substr(0, end));
+  return c == Command::unknown || c == Command::none ? -1 : 1;
+}
+
+// Whether bytes begin like a status line, "+OK" or "-ERR" (any case): 1 yes, -1 no, 0 not
+// enough bytes to tell.
+int status_prefix(std::string_view bytes) noexcept {
+  const std::string_view word = !bytes.empty() && bytes[0] == '-' ? "-ERR" : "+OK";
+  const size_t n = std::min(bytes.size(), word.size());
+  if (!iequals(bytes.substr(0, n), word.substr(0, n))) return -1;
+  return n == word.size() ? 1 : 0;
+}
 
 bool contains_upper(const std::vector<std::string>& list, std::string_view name) noexcept {
   return std::any_of(list.begin(), list.end(),
@@ -148,7 +168,17 @@ Session::Pending& Session::PendingQueue::push_back() {
   slot.digest.clear();
   slot.offset = 0;
   slot.unqueued_before = 0;
+  slot.end = 0;
+  slot.server_acked = peer_ack_unknown;
+  slot.lost = false;
+  slot.owed = 0;
+  slot.full_ack_end = 0;
   return slot;
+}
+
+void Session::PendingQueue::remove_at(size_t i) noexcept {
+  for (; i + 1 < count_; ++i) std::swap(at(i), at(i + 1));
+  --count_;
 }
 
 const Session::Pending& Session::PendingQueue::pop_front() noexcept {
@@ -289,8 +319,8 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
     if (found && d == Direction::server_to_client && ds.mode == Mode::lines &&
         server_mode_ == ServerMode::data &&
         (data_command_ == Command::retr || data_command_ == Command::top) && ds.partial.empty() &&
-        ds.piece == 0 && segment >= 2 && segment <= max_line && start[segment - 1] == '\r' &&
-        start[0] != '.') {
+        ds.piece == 0 && !data_cut_ && segment >= 2 && segment <= max_line &&
+        start[segment - 1] == '\r' && start[0] != '.') {
       Line line;
       line.raw = std::string_view(start, segment + 1);
       line.content = std::string_view(start, segment - 1);
@@ -318,6 +348,33 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       continue;
     }
 
+    if (ds.mode == Mode::resync && ds.probe_status) {
+      // Where a status line is expected, bytes after a gap that start like one ("+OK",
+      // "-ERR") are one: the gap ended at a line boundary (a line's tail does not start so).
+      // Up to 4 bytes are held to decide, whatever the split.
+      const bool client = d == Direction::client_to_server;
+      size_t take = std::min(found ? segment + 1 : avail,
+                             (client ? size_t{5} : size_t{4}) - ds.partial.size());
+      if (ds.partial.empty()) ds.partial_start = ds.offset;
+      ds.partial.append(start, take);
+      ds.offset += take;
+      pos += take;
+      const int verdict = client ? command_prefix(ds.partial) : status_prefix(ds.partial);
+      if (verdict == 0) continue;
+      ds.probe_status = false;
+      if (verdict > 0) {
+        ds.mode = Mode::lines;
+        continue;
+      }
+      const std::string held = std::move(ds.partial);
+      ds.partial.clear();
+      emit_bytes_event(EventKind::skipped, d, ds.partial_start, held, h);
+      if (held.back() == '\n') {
+        ds.mode = Mode::lines;
+        if (!client && server_gap_) server_gap_end_ = ds.offset;
+      }
+      continue;
+    }
     if (ds.mode == Mode::resync) {
       // The tail of a line whose start we never saw: reported, not decoded.
       const size_t skip = found ? segment + 1 : avail;
@@ -328,7 +385,11 @@ size_t Session::feed_lines(Direction d, std::string_view bytes, EventHandler& h)
       emit_bytes_event(EventKind::skipped, d, ds.offset, bytes.substr(pos, skip), h);
       ds.offset += skip;
       pos += skip;
-      if (found) ds.mode = Mode::lines;
+      if (found) {
+        ds.mode = Mode::lines;
+        // Answers lost in a gap may include one in this tail.
+        if (d == Direction::server_to_client && server_gap_) server_gap_end_ = ds.offset;
+      }
       continue;
     }
 
@@ -416,13 +477,74 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
     ev.command = data_command_;
     if (open_.active) open_.t.flags |= transaction_cut;
   }
+  if (d == Direction::server_to_client && server_mode_ == ServerMode::data) data_cut_ = true;
+  if (ds.probe_status && !ds.partial.empty()) {
+    // Bytes held to tell a status line from a line's tail: the tail of a line after all.
+    internals_->builder.clear();
+    emit_bytes_event(EventKind::skipped, d, ds.partial_start, ds.partial, h);
+    ds.partial.clear();
+    internals_->builder.anomaly(Anomaly::GAP, ds.offset, length);
+  }
   ev.anomalies = internals_->builder.anomalies();
   if (wanted(EventKind::skipped)) h.on_event(ev);
   internals_->builder.clear();
+  const bool lines = ds.mode == Mode::lines || ds.mode == Mode::resync;
+  // Where the line the first lost byte belongs to starts.
+  const uint64_t line_start = ds.partial.empty() ? ds.offset : ds.partial_start;
   ds.partial.clear();
   ds.piece = 0;
   ds.offset += length;
   if (ds.mode == Mode::lines) ds.mode = Mode::resync;
+  // A gap before the greeting was complete lost (the rest of) it: statuses come next.
+  const bool greeting_lost = d == Direction::server_to_client &&
+                             server_mode_ == ServerMode::greeting && greeting_expected_ &&
+                             ds.mode == Mode::resync;
+  if (greeting_lost) {
+    greeting_expected_ = false;
+    server_mode_ = ServerMode::status;
+  }
+  // Where a line was expected, the bytes after the gap may start one (see feed_lines).
+  ds.probe_status = ds.mode == Mode::resync && !ds.announce_midstream &&
+                    (d == Direction::server_to_client ? server_mode_ == ServerMode::status
+                                                      : !internals_->exchange);
+  if (!lines || gave_up_ || length == 0) return;
+  if (d == Direction::client_to_server) {
+    client_gap_seen_ = true;
+    // The lost bytes may have held commands: one entry stands for them (see gap()).
+    if (!pending_.empty() && pending_.back().lost) {
+      pending_.back().end = ds.offset;
+      pending_.back().full_ack_end = 0;
+      return;
+    }
+    Pending& lost = pending_.push_back();
+    lost.lost = true;
+    lost.offset = line_start;
+    lost.end = ds.offset;
+    // A line was cut: a command, unless a SASL exchange may have been answering.
+    lost.owed = internals_->exchange ? 0 : 1;
+    return;
+  }
+  // Server side. In status mode the first lost byte starts (or is in) the next status line:
+  // the answer to the oldest command, unless that command was sent after the client had
+  // received that byte.
+  std::optional<Pending> dropped;
+  if (server_mode_ == ServerMode::status && !internals_->exchange && !greeting_lost &&
+      !pending_.empty() && !pending_.front().lost && pending_.front().unqueued_before == 0) {
+    const Pending& front = pending_.front();
+    if (front.server_acked == peer_ack_unknown || front.server_acked <= line_start)
+      dropped = pending_.pop_front();
+  }
+  server_gap_ = true;
+  server_gap_end_ = ds.offset;
+  if (dropped) emit_dropped(*dropped, h);
+}
+
+// A command whose answer can no longer be told gets its transaction now.
+void Session::emit_dropped(const Pending& pending, EventHandler& h) {
+  if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
+    pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
+  open_transaction(pending);
+  emit_transaction(h, transaction_answer_unknown);
 }
 
 void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
@@ -546,6 +668,14 @@ void Session::client_line(const Line& line, EventHandler& h) {
     const Command c = command_from_verb(verb);
     sasl_line = c == Command::unknown || c == Command::none;
   }
+  if (!internals_->exchange && lost_challenges_ > 0) {
+    // Answers the challenge of an AUTH the capture lost: shown, not decodable.
+    --lost_challenges_;
+    check_line_bytes(line);
+    internals_->builder.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+    emit(EventKind::sasl_client, Direction::client_to_server, line, h, 0, Command::auth);
+    return;
+  }
   if (sasl_line) {
     if (exchange_owed_ > 0) --exchange_owed_;
     sasl_client_line(line, h);
@@ -556,6 +686,11 @@ void Session::client_line(const Line& line, EventHandler& h) {
 
 void Session::command_line(const Line& line, EventHandler& h) {
   check_line_bytes(line);
+  // The tail of a line cut by a gap, skipped up to here, belonged to the lost commands.
+  if (!pending_.empty() && pending_.back().lost && pending_.back().end < line.offset) {
+    pending_.back().end = line.offset;
+    pending_.back().full_ack_end = 0;  // an answer to all of them is still to be seen
+  }
   if (line.raw.size() > max_command_line && line.piece == 0)
     internals_->builder.anomaly(Anomaly::COMMAND_TOO_LONG, line.offset, line.raw.size());
   if (line.piece == 1)
@@ -686,6 +821,8 @@ void Session::command_line(const Line& line, EventHandler& h) {
         (cmd.has_message ? transaction_message : 0u) | (cmd.has_lines ? transaction_lines : 0u);
     pending.unqueued_before = unqueued_commands_;
     unqueued_commands_ = 0;
+    pending.end = line.offset + line.raw.size();
+    pending.server_acked = peer_acked_[static_cast<size_t>(Direction::client_to_server)];
   }
   give_up(Direction::client_to_server, line);
   emit(EventKind::command, Direction::client_to_server, line, h, id, command);
@@ -815,6 +952,17 @@ void Session::status_line(const Line& line, EventHandler& h) {
     sasl_server_line(line, h);
     return;
   }
+  // A continuation while the oldest pending entry stands for lost commands: the challenge of
+  // an AUTH the capture lost; the client's answer to it is no command.
+  if (!internals_->exchange && client_gap_seen_ && (pending_.empty() || pending_.front().lost) &&
+      !line.content.empty() && line.content[0] == '+' &&
+      (line.content.size() == 1 || line.content[1] == ' ')) {
+    check_line_bytes(line, true);
+    internals_->builder.add(Field::SASL, -1, 0, line.offset, line.content.size(), line.content);
+    ++lost_challenges_;
+    emit(EventKind::sasl_server, Direction::server_to_client, line, h, 0, Command::auth);
+    return;
+  }
   if (resynchronising_ && !looks_like_status(line.content)) {
     unknown_data_line(line, h);
     return;
@@ -873,6 +1021,8 @@ void Session::status_line(const Line& line, EventHandler& h) {
 
   if (answer.multiline) {
     server_mode_ = ServerMode::data;
+    data_cut_ = false;
+    data_start_ = line.offset;
     data_request_id_ = id;
     data_command_ = command;
     data_lines_ = 0;
@@ -892,19 +1042,117 @@ void Session::status_line(const Line& line, EventHandler& h) {
   if (!answer.login) emit(EventKind::status, Direction::server_to_client, line, h, id, command);
   if (answer.state_change) state_changed(line.offset, id, h);
   if (answer.matched && !answer.multiline) emit_transaction(h);
+  // An answer to a command not known may be followed by data: read it as such until a status.
+  if (answer.loss && status.ok) {
+    server_mode_ = ServerMode::unknown_data;
+    data_lines_ = data_octets_ = 0;
+  }
+  if (answer.dropped) emit_dropped(*answer.dropped, h);
 }
 
-// Pairs a status line with the command it answers (RFC 2449 section 6.6: in order).
+// Whether the hints prove that this status line does not answer `pending`: the server had not
+// received the whole command when it sent the line, or the client had already received the
+// line when it sent the command.
+bool Session::excluded(const Pending& pending, const Line& line) const noexcept {
+  const uint64_t acked = peer_acked_[static_cast<size_t>(Direction::server_to_client)];
+  if (acked != peer_ack_unknown && pending.end > acked) return true;
+  return pending.server_acked != peer_ack_unknown && line.offset < pending.server_acked;
+}
+
+// The status line answers one of the lost commands that `lost` stands for.
+void Session::answer_to_lost(Pending& lost, const Line& line, Answer& answer) {
+  const uint64_t acked = peer_acked_[static_cast<size_t>(Direction::server_to_client)];
+  if (lost.owed > 0) --lost.owed;
+  if (acked != peer_ack_unknown && acked >= lost.end)
+    lost.full_ack_end = line.offset + line.raw.size();
+  internals_->builder.anomaly(Anomaly::RESPONSE_TO_LOST_COMMAND, line.offset, line.raw.size());
+  answer.loss = true;
+  drop_lonely_placeholder();
+}
+
+// Without hints nothing tells how many commands a gap held: once its entry is alone in the
+// queue with no answer certainly owed, the queue is taken as empty again.
+void Session::drop_lonely_placeholder() noexcept {
+  if (!hinted_ && pending_.size() == 1 && pending_.front().lost && pending_.front().owed == 0)
+    pending_.pop_front();
+}
+
+// Pairs a status line with the command it answers (RFC 2449 section 6.6: in order), or with
+// none when capture loss leaves it unknown (see Session::gap and set_peer_acknowledged).
 bool Session::match_response(const Line& line, Answer& answer) {
+  answer.pending = Pending{};
+  const uint64_t line_end = line.offset + line.raw.size();
+  // Commands lost in a client-side gap come before the rest of the queue.
+  while (!pending_.empty() && pending_.front().lost) {
+    Pending& lost = pending_.front();
+    if (lost.owed > 0 || pending_.size() == 1) {
+      answer_to_lost(lost, line, answer);
+      return false;
+    }
+    Pending& next = pending_.at(1);  // entries for lost commands are never adjacent
+    if (excluded(next, line)) {
+      answer_to_lost(lost, line, answer);
+      return false;
+    }
+    // An answer to the lost commands came after the server had received all of them, and the
+    // client received it before sending the next command: the lost commands are taken as
+    // answered (a server answers what it received before it receives what the client sent
+    // after reading that answer).
+    if (lost.full_ack_end > 0 && next.server_acked != peer_ack_unknown &&
+        next.server_acked >= lost.full_ack_end) {
+      pending_.pop_front();
+      continue;
+    }
+    // It answers a lost command or the next one: the next one's answer cannot be told; if it
+    // was not this one it is owed like a lost command's.
+    internals_->builder.anomaly(Anomaly::RESPONSE_PAIRING_UNCERTAIN, line.offset, line.raw.size());
+    answer.loss = true;
+    answer.dropped = next;
+    lost.end = std::max(lost.end, next.end);
+    lost.full_ack_end = 0;
+    pending_.remove_at(1);
+    drop_lonely_placeholder();
+    return false;
+  }
   bool matched = false;
   uint64_t* unqueued = pending_.empty() ? &unqueued_commands_ : &pending_.front().unqueued_before;
   if (*unqueued > 0) {
     // Answers a command that overflowed the queue (reported once, at the overflow).
     --*unqueued;
     resynchronising_ = true;
+  } else if (!pending_.empty() && hinted_ && server_gap_) {
+    // Answers may have been lost since the last sure pairing: the candidates are the oldest
+    // commands this line can answer, up to the first whose answer surely came after the gap.
+    size_t candidates = 0;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      const Pending& p = pending_.at(i);
+      if (!p.lost && excluded(p, line)) break;
+      ++candidates;
+      if (!p.lost && p.server_acked != peer_ack_unknown && p.server_acked >= server_gap_end_) break;
+    }
+    if (candidates == 0) {
+      internals_->builder.anomaly(Anomaly::RESPONSE_TO_LOST_COMMAND, line.offset, line.raw.size());
+      answer.loss = true;
+    } else if (candidates == 1) {
+      answer.pending = pending_.pop_front();
+      matched = true;
+      server_gap_ = false;
+    } else {
+      // The oldest candidate is answered by this line or its answer was lost.
+      internals_->builder.anomaly(Anomaly::RESPONSE_PAIRING_UNCERTAIN, line.offset,
+                                  line.raw.size());
+      answer.loss = true;
+      answer.dropped = pending_.pop_front();
+      server_gap_end_ = line_end;
+    }
+  } else if (!pending_.empty() && hinted_ && excluded(pending_.front(), line)) {
+    // Answers a command the capture never showed.
+    internals_->builder.anomaly(Anomaly::RESPONSE_TO_LOST_COMMAND, line.offset, line.raw.size());
+    answer.loss = true;
   } else if (!pending_.empty()) {
     answer.pending = pending_.pop_front();  // nothing below queues a command
     matched = true;
+    server_gap_ = false;
   } else if (!resynchronising_) {
     internals_->builder.anomaly(Anomaly::RESPONSE_WITHOUT_REQUEST, line.offset, line.raw.size());
   }
@@ -1101,8 +1349,9 @@ void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
   ev.kind = EventKind::transaction;
   ev.direction = Direction::server_to_client;
   // An unanswered command's transaction stands where the server stream ended.
-  ev.offset = (t.flags & transaction_unanswered) ? dir(Direction::server_to_client).offset
-                                                 : t.response_offset;
+  ev.offset = (t.flags & (transaction_unanswered | transaction_answer_unknown))
+                  ? dir(Direction::server_to_client).offset
+                  : t.response_offset;
   ev.request_id = t.request_id;
   ev.command = t.command;
   ev.transaction = &t;
@@ -1208,6 +1457,21 @@ void Session::data_line(const Line& line, EventHandler& h) {
     server_mode_ = ServerMode::status;
     data_command_ = Command::none;
     emit_transaction(h);
+    return;
+  }
+  // After a gap cut this answer, its end may have been lost: a status line that answers the
+  // next command (sent after the client had received the start of this answer, and received
+  // by the server before it sent the line) ends it.
+  if (data_cut_ && hinted_ && line.piece == 0 && !pending_.empty() && !pending_.front().lost &&
+      looks_like_status(content) &&
+      peer_acked_[static_cast<size_t>(Direction::server_to_client)] != peer_ack_unknown &&
+      pending_.front().server_acked != peer_ack_unknown &&
+      pending_.front().server_acked > data_start_ && !excluded(pending_.front(), line)) {
+    if (data_command_ == Command::capa) store_capabilities();
+    server_mode_ = ServerMode::status;
+    data_command_ = Command::none;
+    emit_transaction(h);
+    status_line(line, h);
     return;
   }
   // A listing never has a line that starts like a status; if one comes while another command
@@ -1323,6 +1587,10 @@ void Session::finish(EventHandler& h) {
   for (size_t i = 0; i < directions_.size(); ++i) {
     const auto d = static_cast<Direction>(i);
     DirectionState& ds = directions_[i];
+    if (ds.probe_status && !ds.partial.empty()) {
+      emit_bytes_event(EventKind::skipped, d, ds.partial_start, ds.partial, h);
+      ds.partial.clear();
+    }
     if (ds.partial.empty() || gave_up_ || ds.mode != Mode::lines) continue;
     std::string rest = std::move(ds.partial);
     ds.partial.clear();
@@ -1350,6 +1618,7 @@ void Session::finish(EventHandler& h) {
     // Every command still waiting gets its transaction, marked unanswered.
     while (!pending_.empty()) {
       const Pending& pending = pending_.pop_front();
+      if (pending.lost) continue;  // commands the capture lost have no transaction
       open_transaction(pending);
       if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl) {
         open_.t.auth_result = AuthResult::aborted;

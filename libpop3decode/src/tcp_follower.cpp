@@ -429,6 +429,7 @@ void SessionSink::feed(const TcpChunk& chunk) {
   while (history.size() > history_chunks ||
          (!history.empty() && history.front().end + history_bytes < end))
     history.pop_front();
+  session_.set_peer_acknowledged(chunk.direction, chunk.peer_acked);
   session_.feed(chunk.direction, chunk.bytes, handler_);
 }
 

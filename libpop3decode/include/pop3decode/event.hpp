@@ -192,6 +192,7 @@ inline constexpr uint32_t transaction_lines = POP3D_TRANSACTION_LINES;
 inline constexpr uint32_t transaction_octets = POP3D_TRANSACTION_OCTETS;
 inline constexpr uint32_t transaction_verified = POP3D_TRANSACTION_VERIFIED;
 inline constexpr uint32_t transaction_mismatch = POP3D_TRANSACTION_MISMATCH;
+inline constexpr uint32_t transaction_answer_unknown = POP3D_TRANSACTION_ANSWER_UNKNOWN;
 
 // A command and its complete answer (EventKind::transaction); see pop3d_transaction.
 struct Transaction {

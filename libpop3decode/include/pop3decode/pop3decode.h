@@ -158,7 +158,11 @@ extern "C" {
   X(TLS_ANOMALY, "stls_not_tls", WARN, PROTOCOL,                                                   \
     "STLS refused by the server, or sent again once TLS is in place")                              \
   X(COMMAND_ARG_RANGE, "command_arg_range", WARN, PROTOCOL,                                        \
-    "Message number 0 or above the count STAT gave")
+    "Message number 0 or above the count STAT gave")                                              \
+  X(RESPONSE_TO_LOST_COMMAND, "response_to_lost_command", WARN, SEQUENCE,                          \
+    "Response to a command the capture lost or never saw; paired with none")                      \
+  X(RESPONSE_PAIRING_UNCERTAIN, "response_pairing_uncertain", WARN, SEQUENCE,                      \
+    "Response after capture loss that could answer more than one command; paired with none")
 /* clang-format on */
 
 typedef enum pop3d_anomaly {
@@ -654,6 +658,9 @@ typedef struct pop3d_anomaly_hit {
 #define POP3D_TRANSACTION_OCTETS 0x20u    /* `announced_octets` holds "+OK nnn octets" (RETR/TOP) */
 #define POP3D_TRANSACTION_VERIFIED 0x40u  /* login checked against a known password: matched */
 #define POP3D_TRANSACTION_MISMATCH 0x80u  /* login checked against a known password: no match */
+/* The answer cannot be told: lost in a capture gap, or one of several answers after a loss
+ * that could each be it. The transaction has no answer (indicator NONE, response_offset 0). */
+#define POP3D_TRANSACTION_ANSWER_UNKNOWN 0x100u
 
 /* A command and its complete answer (POP3D_EVENT_TRANSACTION). Text is borrowed like
  * everything in an event. Offsets are in the client (command) and server (response) streams. */
@@ -794,6 +801,17 @@ POP3D_EXPORT int pop3d_session_feed2(pop3d_session* session, uint32_t direction,
 POP3D_EXPORT int pop3d_session_feed(pop3d_session* session, uint32_t direction, const uint8_t* data,
                                     size_t length, pop3d_event_callback callback,
                                     void* user_data) POP3D_NOEXCEPT;
+
+/* The acknowledgement hint (see Session::set_peer_acknowledged in session.hpp): the bytes of
+ * `direction` fed from now on were sent by a peer that had received `peer_offset` bytes of the
+ * other direction (stream offset: bytes fed plus gaps), or POP3D_PEER_ACK_UNKNOWN. Stays in
+ * effect until set again. With hints, capture loss never shifts the pairing of answers to
+ * commands (README.md, "Pairing under capture loss"). The TCP follower (pop3d_tcp_*) sets it.
+ * Returns POP3D_OK, POP3D_ERR_INVALID_ARGUMENT (NULL session, direction not 0/1) or
+ * POP3D_ERR_REENTRANT (from the session's own callback; nothing was done). */
+#define POP3D_PEER_ACK_UNKNOWN UINT64_MAX
+POP3D_EXPORT int pop3d_session_set_peer_acked(pop3d_session* session, uint32_t direction,
+                                              uint64_t peer_offset) POP3D_NOEXCEPT;
 
 /* Reports `length` bytes lost in one direction (a capture gap): offsets advance and the
  * direction resynchronises at the next line boundary. Held events are delivered first. The gap

@@ -73,10 +73,38 @@ class POP3D_EXPORT Session {
   // them again, in a later call, to go on exactly as if there had been no stop. (Bytes
   // reported as they arrive, TLS records or skipped non-POP3 traffic, are consumed whole.)
   size_t feed(Direction direction, std::string_view bytes, EventHandler& handler);
+  // The acknowledgement hint (what TCP says about the peer): the bytes of `direction` fed from
+  // now on were sent by a peer that had received `peer_offset` bytes of the OTHER direction
+  // (its stream offset, as this session counts it: bytes fed plus gaps), or peer_ack_unknown.
+  // Call it before each feed whose bytes came with a known acknowledgement (the TCP follower's
+  // SessionSink does); it stays in effect until called again. Never more than what was fed of
+  // the other direction, and never decreasing, when the hint is true.
+  //
+  // With hints, a server answer is paired only with a command it can answer: one that ended
+  // before the client offset the server had acknowledged, and that was sent before the client
+  // had received the answer. A capture that lost commands (a client-side gap) or answers (a
+  // server-side gap) then never shifts the pairing; answers that cannot be paired with
+  // certainty pair with nothing and carry response_to_lost_command or
+  // response_pairing_uncertain, and commands whose answer cannot be told get a transaction
+  // flagged transaction_answer_unknown. Without hints, see gap(). The rules are in README.md
+  // ("Pairing under capture loss").
+  void set_peer_acknowledged(Direction direction, uint64_t peer_offset) noexcept {
+    peer_acked_[static_cast<size_t>(direction)] = peer_offset;
+    if (peer_offset != peer_ack_unknown) hinted_ = true;
+  }
+  static constexpr uint64_t peer_ack_unknown = UINT64_MAX;
   // Called from a handler during feed: see feed. During gap and finish it has no effect (each
   // is one unit: all its events are delivered).
   void stop() noexcept { stop_requested_ = true; }
   // `length` bytes of `direction` were lost: resynchronise at the next line boundary.
+  // A client-side gap may have held commands: it stands in the queue of pending commands as
+  // one entry for "lost commands" (at least one, unless a SASL exchange was under way). The
+  // first answer that reaches it answers a lost command (response_to_lost_command, paired
+  // with nothing). Without hints, the answers that come while that entry has commands queued
+  // behind it are uncertain (response_pairing_uncertain; each removes the oldest command
+  // behind it with transaction_answer_unknown) until it is alone in the queue again, when it
+  // is dropped. A server-side gap while a status line was expected holds the start of the
+  // oldest pending command's answer: that command gets transaction_answer_unknown.
   void gap(Direction direction, uint64_t length, EventHandler& handler);
   // The connection ended: flush partial lines, close open exchanges, emit an END event.
   void finish(EventHandler& handler);
@@ -136,6 +164,7 @@ class POP3D_EXPORT Session {
     bool tls_check = false;  // after STLS: the next byte tells TLS records from plaintext
     bool seen_line = false;
     bool announce_midstream = false;  // report MIDSTREAM with the first skipped bytes
+    bool probe_status = false;  // after a gap where a status was expected: is the next a line?
   };
 
   struct Line {
@@ -160,6 +189,12 @@ class POP3D_EXPORT Session {
     uint64_t lines = 0;            // TOP line count (transaction_lines in flags)
     uint32_t flags = 0;            // transaction_message, transaction_lines
     uint64_t unqueued_before = 0;  // overflowed commands sent just before this one
+    // Pairing under loss (see set_peer_acknowledged).
+    uint64_t end = 0;                          // client offset after the command line
+    uint64_t server_acked = peer_ack_unknown;  // server offset the client had received
+    bool lost = false;                         // stands for commands lost in a client gap
+    uint32_t owed = 0;                         // lost: answers certainly still owed (0 or 1)
+    uint64_t full_ack_end = 0;  // lost: end of an answer to them sent after all were received
   };
 
   // The transaction whose answer is being read (its strings owned here).
@@ -179,6 +214,10 @@ class POP3D_EXPORT Session {
     bool empty() const noexcept { return count_ == 0; }
     size_t size() const noexcept { return count_; }
     Pending& front() noexcept { return slots_[head_]; }
+    Pending& at(size_t i) noexcept { return slots_[(head_ + i) % slots_.size()]; }
+    Pending& back() noexcept { return at(count_ - 1); }
+    // Removes the entry at position i (> 0), keeping the order of the others.
+    void remove_at(size_t i) noexcept;
     // A slot at the back, reset. Invalidates references to slots (the ring may grow).
     Pending& push_back();
     // The answered command: its slot keeps its contents until the next push_back.
@@ -229,6 +268,10 @@ class POP3D_EXPORT Session {
   void greeting_line(const Line& line, EventHandler& h);
   void status_line(const Line& line, EventHandler& h);
   bool match_response(const Line& line, Answer& answer);
+  bool excluded(const Pending& pending, const Line& line) const noexcept;
+  void answer_to_lost(Pending& lost, const Line& line, Answer& answer);
+  void drop_lonely_placeholder() noexcept;
+  void emit_dropped(const Pending& pending, EventHandler& h);
   void response_items(Answer& answer);
   void on_user(const Answer& answer);
   void on_login(const Line& line, Answer& answer, EventHandler& h);
@@ -297,6 +340,14 @@ class POP3D_EXPORT Session {
   uint32_t bad_lines_ = 0;
 
   PendingQueue pending_;
+  uint64_t peer_acked_[2] = {peer_ack_unknown, peer_ack_unknown};
+  bool client_gap_seen_ = false;
+  uint32_t lost_challenges_ = 0;  // challenges of a lost AUTH the client has not answered
+  bool hinted_ = false;           // a hint was ever given: the pairing rules with hints apply
+  bool server_gap_ = false;       // answers may have been lost since the last sure pairing
+  uint64_t server_gap_end_ = 0;   // server offset after which answers were not lost
+  bool data_cut_ = false;         // the multi-line answer being read lost bytes in a gap
+  uint64_t data_start_ = 0;       // server offset of its status line
   uint64_t next_request_id_ = 1;
   uint32_t pending_logins_ = 0;  // PASS/APOP/AUTH sent, not yet answered
   bool user_named_ = false;      // a USER was sent (PASS may follow)

@@ -211,7 +211,9 @@ class TcpFollower {
 };
 
 // Drives a Session: chunks become Session::feed, gaps Session::gap, the end Session::finish.
-// Events reach `handler`. The Session ignores the acknowledgement hint today. While a chunk is
+// Events reach `handler`. Each chunk's acknowledgement hint is given to the Session
+// (Session::set_peer_acknowledged) before its bytes, so capture loss never shifts which command
+// an answer is paired with. While a chunk is
 // fed, current_tag() names its segment; tag_at() names the segment that carried any recent byte
 // (for an event's offset), so each event can be attributed to the frame its bytes came from.
 class SessionSink final : public TcpSink {
