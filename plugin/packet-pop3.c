@@ -154,9 +154,15 @@ typedef struct pop3_conv {
     gboolean direct;        /* fed directly (TLS payload): the follower is not used */
     gboolean ended;         /* the session was finished and freed */
     guint32 finish_frame;   /* the frame on which the session was finished (0: not yet) */
-    gboolean fin_seen, fin_from_server; /* the first FIN fed */
+    gboolean fin_seen[2];   /* a FIN of that direction was fed */
+    guint32 fin_seq[2];     /* its sequence number */
+    guint32 fin_ack[2];     /* what it acknowledged */
+    gboolean fin_has_ack[2];
     gboolean rst_seen, rst_from_server; /* the first RST fed */
     GHashTable *held_times; /* frame number -> nstime_t *, frames whose bytes may be waiting */
+    guint32 last_tag[2];    /* the frame of the last bytes fed in each direction */
+    gboolean has_ack[2];    /* a segment of that direction had ACK */
+    guint32 ack_high[2];    /* the highest acknowledgement number of that direction */
     address server_addr;
     guint32 server_port;
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
@@ -220,6 +226,8 @@ typedef struct feed_ctx {
     pop3_chunk *head, *tail, *cur;
     guint32 tag;           /* the frame whose bytes are being fed */
     guint32 retransmitted; /* bytes of this frame dropped as already decoded */
+    gboolean finishing;    /* events of pop3d_session_finish: a partial last line's bytes
+                            * came with the last bytes fed in its direction */
 } feed_ctx;
 
 static void frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame);
@@ -366,6 +374,8 @@ feed_callback(void *user_data, const pop3d_event *ev)
     if (ev->kind == POP3D_EVENT_TRANSACTION)
         return 0; /* the tree shows commands and responses where they are on the wire */
 
+    if (ctx->finishing && ev->direction < 2 && conv->last_tag[ev->direction])
+        ctx->tag = conv->last_tag[ev->direction];
     switch (ev->kind) {
     case POP3D_EVENT_COMMAND: {
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);
@@ -641,6 +651,8 @@ report_callback(void *user_data, const pop3d_tcp_report *report)
             base = start;
         part = part_begin(ctx, report->direction, base, (guint32)report->tag);
         part->fed_length = (guint32)MIN(report->length, G_MAXUINT32);
+        if (report->direction < 2)
+            ctx->conv->last_tag[report->direction] = (guint32)report->tag;
         break;
     case POP3D_TCP_GAP:
         part = part_begin(ctx, report->direction, G_MAXUINT64, ctx->pinfo->num);
@@ -651,6 +663,7 @@ report_callback(void *user_data, const pop3d_tcp_report *report)
             part_begin(ctx, frame_direction(ctx->pinfo, ctx->conv), G_MAXUINT64, ctx->pinfo->num);
         part->flags |= CHUNK_FINISH;
         ctx->conv->finish_frame = ctx->pinfo->num;
+        ctx->finishing = TRUE;
         break;
     case POP3D_TCP_NOTICE:
         if (report->notice == POP3D_TCP_NOTICE_RETRANSMISSION && report->tag == ctx->pinfo->num)
@@ -672,13 +685,16 @@ typedef struct syn_record {
 static wmem_map_t *syns = NULL; /* conversation_t * -> syn_record * */
 
 static void
-remember_flags(pop3_conv *conv, packet_info *pinfo, guint32 flags)
+remember_flags(pop3_conv *conv, packet_info *pinfo, guint32 flags, guint32 fin_seq, guint32 ack)
 {
-    gboolean from_server = frame_direction(pinfo, conv) == POP3D_SERVER_TO_CLIENT;
+    guint32 dir = frame_direction(pinfo, conv);
+    gboolean from_server = dir == POP3D_SERVER_TO_CLIENT;
 
-    if ((flags & POP3D_TCP_FIN) && !conv->fin_seen) {
-        conv->fin_seen = TRUE;
-        conv->fin_from_server = from_server;
+    if ((flags & POP3D_TCP_FIN) && !conv->fin_seen[dir]) {
+        conv->fin_seen[dir] = TRUE;
+        conv->fin_seq[dir] = fin_seq;
+        conv->fin_ack[dir] = ack;
+        conv->fin_has_ack[dir] = (flags & POP3D_TCP_ACK) != 0;
     }
     if ((flags & POP3D_TCP_RST) && !conv->rst_seen) {
         conv->rst_seen = TRUE;
@@ -721,6 +737,14 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
     return conv->tcp;
 }
 
+/* The FIN of direction d was acknowledged by the other side. */
+static gboolean
+fin_acknowledged(const pop3_conv *conv, guint32 d)
+{
+    return conv->fin_seen[d] && conv->has_ack[1 - d] &&
+           (gint32)(conv->ack_high[1 - d] - (conv->fin_seq[d] + 1)) >= 0;
+}
+
 /* Feeds one TCP segment (this call's bytes, or none) to the conversation's follower. */
 static int
 feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint8 *payload,
@@ -738,8 +762,19 @@ feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint
     seg.payload = payload;
     seg.payload_length = length;
     seg.tag = ctx->pinfo->num;
-    remember_flags(conv, ctx->pinfo, flags);
+    remember_flags(conv, ctx->pinfo, flags, seq + length, ack);
+    if (flags & POP3D_TCP_ACK) {
+        if (!conv->has_ack[seg.direction] || (gint32)(ack - conv->ack_high[seg.direction]) > 0)
+            conv->ack_high[seg.direction] = ack;
+        conv->has_ack[seg.direction] = TRUE;
+    }
     rc = pop3d_tcp_add(conv->tcp, &seg, feed_callback, report_callback, ctx);
+    /* Both FINs sent and each acknowledged by the other side: the connection is closed, and
+     * bytes still missing were lost (a FIN captured before the last data is not enough: the
+     * data still comes). What waits behind the holes is decoded now, the holes are gaps. */
+    if (rc == POP3D_OK && conv->tcp && !pop3d_tcp_ended(conv->tcp) && fin_acknowledged(conv, 0) &&
+        fin_acknowledged(conv, 1))
+        rc = pop3d_tcp_end(conv->tcp, feed_callback, report_callback, ctx);
     /* frames whose bytes may still wait keep their time for the requests they carry */
     if (rc == POP3D_OK && conv->tcp && conv->held_times) {
         if (pop3d_tcp_buffered_bytes(conv->tcp) == 0) {
@@ -1875,14 +1910,28 @@ pop3_conv_finish_frame(const pop3_conv *conv)
     return conv->finish_frame;
 }
 
+/* Who closed: the client when its FIN acknowledged exactly the server's bytes before the
+ * server's FIN (it had every answer and the server had not closed yet) and no command waits;
+ * otherwise the server (it closed first, or the client only half-closed with a command or an
+ * answer still under way). Read from sequence numbers, so capture order does not matter. */
 const char *
 pop3_conv_end_reason(const pop3_conv *conv)
 {
+    const guint32 c = POP3D_CLIENT_TO_SERVER, s = POP3D_SERVER_TO_CLIENT;
+    gboolean client;
+
     if (conv->rst_seen)
         return conv->rst_from_server ? "Reset by the server" : "Reset by the client";
-    if (conv->fin_seen)
-        return conv->fin_from_server ? "Closed by the server (FIN)" : "Closed by the client (FIN)";
-    return "Ended";
+    if (!conv->fin_seen[c] && !conv->fin_seen[s])
+        return "Ended";
+    if (!conv->fin_seen[s])
+        client = TRUE;
+    else if (!conv->fin_seen[c])
+        client = FALSE;
+    else
+        client = conv->fin_has_ack[c] && conv->fin_ack[c] == conv->fin_seq[s] &&
+                 pop3_conv_unanswered(conv, NULL, 0) == 0;
+    return client ? "Closed by the client (FIN)" : "Closed by the server (FIN)";
 }
 
 void

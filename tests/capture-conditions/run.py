@@ -65,7 +65,8 @@ import tsharkenv  # noqa: E402
 
 MANGLE = os.path.join(HERE, "mangle.py")
 KINDS = ("swap", "repeat", "cross", "loss")
-FRAME_FIELDS = {"pop3.response_in", "pop3.response_to", "pop3.time", "pop3.reordered_from"}
+FRAME_FIELDS = {"pop3.response_in", "pop3.response_to", "pop3.time", "pop3.reordered_from",
+                "pop3.end.unanswered_in"}
 # Notes about the transport, not the conversation: which frame's bytes wait, which were
 # captured twice. They depend on where packets were captured, as TCP's own analysis does.
 TRANSPORT_NOTES = ("Waiting for bytes captured later", "Retransmitted data")
