@@ -23,6 +23,16 @@
  * take, and it cannot be skipped in tshark's single pass, which never tells a dissector whether
  * a later pass will come.
  *
+ * TCP order: each conversation's segments go, in capture order, to a pop3d_tcp follower that
+ * feeds the session in the conversation's order (retransmissions dropped, a segment held until
+ * the bytes of the other direction it acknowledges came, holes as gaps). One dissector call can
+ * therefore decode bytes of earlier frames, or none: its record is a list of parts, one per chunk
+ * the follower delivered, each naming the frame whose bytes it holds (its tag). Requests and
+ * answers are recorded as those frames, so links name the frames that carry the bytes; parts
+ * of earlier frames are shown where they were decoded, on every pass alike. Segments TCP gives
+ * no subdissector (bare ACK/FIN/RST, retransmissions) come from the postdissector in
+ * pop3-end.c. Once the follower finishes the session, session and follower are freed.
+ *
  * Multi-line responses (when the "reassemble" preference is on) are accumulated from the
  * DATA_LINE events' unstuffed bytes into one growing buffer per conversation (append-only,
  * amortised linear), which becomes the message handed to IMF at DATA_END and is kept for later
