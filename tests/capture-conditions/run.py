@@ -66,13 +66,14 @@ import tsharkenv  # noqa: E402
 MANGLE = os.path.join(HERE, "mangle.py")
 KINDS = ("swap", "repeat", "cross", "loss")
 FRAME_FIELDS = {"pop3.response_in", "pop3.response_to", "pop3.time", "pop3.reordered_from",
-                "pop3.end.unanswered_in"}
+                "pop3.end.unanswered_in", "pop3.data.end_in"}
 # Notes about the transport, not the conversation: which frame's bytes wait, which were
 # captured twice. They depend on where packets were captured, as TCP's own analysis does.
 TRANSPORT_NOTES = ("Waiting for bytes captured later", "Retransmitted data")
 # The session user is shown on every frame after the login: which frames show it depends on
 # the order the frames were captured in, not on what was decoded.
-FRAME_STATE = {"pop3.session.user"}
+# Likewise the context a frame carrying part of an answer repeats (the command it answers).
+FRAME_STATE = {"pop3.session.user", "pop3.response.command"}
 SKIP = 77
 
 
