@@ -23,6 +23,16 @@
  * take, and it cannot be skipped in tshark's single pass, which never tells a dissector whether
  * a later pass will come.
  *
+ * TCP order: each conversation's segments go, in capture order, to a pop3d_tcp follower that
+ * feeds the session in the conversation's order (retransmissions dropped, a segment held until
+ * the bytes of the other direction it acknowledges came, holes as gaps). One dissector call can
+ * therefore decode bytes of earlier frames, or none: its record is a list of parts, one per chunk
+ * the follower delivered, each naming the frame whose bytes it holds (its tag). Requests and
+ * answers are recorded as those frames, so links name the frames that carry the bytes; parts
+ * of earlier frames are shown where they were decoded, on every pass alike. Segments TCP gives
+ * no subdissector (bare ACK/FIN/RST, retransmissions) come from the postdissector in
+ * pop3-end.c. Once the follower finishes the session, session and follower are freed.
+ *
  * Multi-line responses (when the "reassemble" preference is on) are accumulated from the
  * DATA_LINE events' unstuffed bytes into one growing buffer per conversation (append-only,
  * amortised linear), which becomes the message handed to IMF at DATA_END and is kept for later
@@ -75,6 +85,7 @@ static int hf_response_to = -1;
 static int hf_time = -1;
 static int hf_data_end_in = -1;
 static int hf_octets_match = -1;
+static int hf_reordered_from = -1;
 
 static gint ett_pop3 = -1;
 static gint ett_event = -1;
@@ -147,11 +158,23 @@ typedef struct pop3_request {
 } pop3_request;
 
 typedef struct pop3_conv {
-    pop3d_session *session; /* NULL once freed (end of file) or after a fatal library error */
+    pop3d_session *session; /* NULL once freed (conversation ended, end of file, fatal error) */
+    pop3d_tcp *tcp;         /* puts TCP segments in the conversation's order; NULL when the
+                             * payload comes from TLS (fed directly) or once freed */
+    gboolean direct;        /* fed directly (TLS payload): the follower is not used */
+    gboolean ended;         /* the session was finished and freed */
+    guint32 finish_frame;   /* the frame on which the session was finished (0: not yet) */
+    gboolean fin_seen[2];   /* a FIN of that direction was fed */
+    guint32 fin_seq[2];     /* its sequence number */
+    guint32 fin_ack[2];     /* what it acknowledged */
+    gboolean fin_has_ack[2];
+    gboolean rst_seen, rst_from_server; /* the first RST fed */
+    GHashTable *held_times; /* frame number -> nstime_t *, frames whose bytes may be waiting */
+    guint32 last_tag[2];    /* the frame of the last bytes fed in each direction */
+    gboolean has_ack[2];    /* a segment of that direction had ACK */
+    guint32 ack_high[2];    /* the highest acknowledgement number of that direction */
     address server_addr;
     guint32 server_port;
-    gboolean seq_known[2];
-    guint32 next_seq[2];
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
     wmem_array_t *requests; /* pop3_request, index request_id - 1 */
     gboolean failed;
@@ -166,14 +189,21 @@ typedef struct pop3_message {
 
 #define CHUNK_RETRANSMISSION 0x01u
 #define CHUNK_FAILED 0x02u
+#define CHUNK_HELD 0x04u      /* the frame's bytes wait for bytes captured later */
+#define CHUNK_AFTER_END 0x08u /* the conversation had ended */
+#define CHUNK_FINISH 0x10u    /* what finishing the session produced */
 
-/* What one call of the dissector on one frame produced (first pass), for every pass. */
+/* What one call of the dissector on one frame produced (first pass), for every pass: a list of
+ * parts, one per run of bytes the session was fed (from this frame's bytes or, put back in order,
+ * from an earlier frame's), lost run or end. Call-wide fields are on the first part. */
 typedef struct pop3_chunk {
+    struct pop3_chunk *next;
     pop3_conv *conv;
-    guint64 base;       /* stream offset of the tvb's byte 0 */
-    guint32 fed_from;   /* tvb bytes before this one were a retransmission, not fed */
+    guint64 base;       /* stream offset of the tvb's byte 0 (G_MAXUINT64: not in the tvb) */
+    guint32 tag;        /* the frame whose bytes these are */
+    guint32 fed_from;   /* first part: tvb bytes dropped as already decoded (retransmission) */
     guint32 fed_length; /* bytes fed */
-    guint64 gap;        /* bytes reported lost just before this chunk */
+    guint64 gap;        /* bytes reported lost */
     guint8 direction;
     guint8 flags;
     guint32 blob_length;
@@ -197,7 +227,80 @@ typedef struct feed_ctx {
     pop3_codec_encoder enc;
     GArray *messages; /* pop3_message */
     gboolean starttls;
+    /* the parts being built */
+    tvbuff_t *tvb; /* this call's bytes (NULL: none) */
+    guint32 tvb_dir;
+    guint32 tvb_seq; /* TCP sequence number of the tvb's byte 0 */
+    gboolean has_seq;
+    pop3_codec_buf encoded;
+    pop3_chunk *head, *tail, *cur;
+    guint32 tag;           /* the frame whose bytes are being fed */
+    guint32 retransmitted; /* bytes of this frame dropped as already decoded */
+    gboolean finishing;    /* events of pop3d_session_finish: a partial last line's bytes
+                            * came with the last bytes fed in its direction */
 } feed_ctx;
+
+static void frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame);
+
+/* The time of the frame whose bytes are being fed (a frame held earlier keeps its own). */
+static nstime_t
+tag_time(const feed_ctx *ctx)
+{
+    const nstime_t *t = NULL;
+
+    if (ctx->tag != ctx->pinfo->num && ctx->conv->held_times)
+        t = (const nstime_t *)g_hash_table_lookup(ctx->conv->held_times,
+                                                  GUINT_TO_POINTER(ctx->tag));
+    return t ? *t : ctx->pinfo->abs_ts;
+}
+
+/* Ends the part being built: its record and messages become file-scope. */
+static void
+part_close(feed_ctx *ctx)
+{
+    pop3_chunk *part = ctx->cur;
+
+    if (!part)
+        return;
+    if (ctx->encoded.len) {
+        part->blob_length = (guint32)ctx->encoded.len;
+        part->blob = (guint8 *)wmem_memdup(wmem_file_scope(), ctx->encoded.data, ctx->encoded.len);
+    }
+    pop3_codec_buf_free(&ctx->encoded);
+    memset(&ctx->encoded, 0, sizeof ctx->encoded);
+    if (ctx->messages->len) {
+        part->message_count = ctx->messages->len;
+        part->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx->messages->data,
+                                                     ctx->messages->len * sizeof(pop3_message));
+        g_array_set_size(ctx->messages, 0);
+    }
+    ctx->cur = NULL;
+}
+
+/* Starts a part: events that follow are recorded in it. */
+static pop3_chunk *
+part_begin(feed_ctx *ctx, guint32 direction, guint64 base, guint32 tag)
+{
+    pop3_chunk *part = wmem_new0(wmem_file_scope(), pop3_chunk);
+    pop3_codec_frame frame;
+
+    part_close(ctx);
+    part->conv = ctx->conv;
+    part->direction = (guint8)direction;
+    part->base = base;
+    part->tag = tag;
+    part->data_lines_before = ctx->conv->data_lines;
+    if (ctx->tail)
+        ctx->tail->next = part;
+    else
+        ctx->head = part;
+    ctx->tail = part;
+    ctx->cur = part;
+    ctx->tag = tag;
+    frame_view(ctx->tvb, base, &frame);
+    pop3_codec_encoder_init(&ctx->enc, &ctx->encoded, &frame);
+    return part;
+}
 
 static pop3_request *
 conv_request(pop3_conv *conv, guint64 request_id, gboolean create)
@@ -281,12 +384,14 @@ feed_callback(void *user_data, const pop3d_event *ev)
     if (ev->kind == POP3D_EVENT_TRANSACTION)
         return 0; /* the tree shows commands and responses where they are on the wire */
 
+    if (ctx->finishing && ev->direction < 2 && conv->last_tag[ev->direction])
+        ctx->tag = conv->last_tag[ev->direction];
     switch (ev->kind) {
     case POP3D_EVENT_COMMAND: {
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);
         if (req && req->request_frame == 0) {
-            req->request_frame = ctx->pinfo->num;
-            req->request_time = ctx->pinfo->abs_ts;
+            req->request_frame = ctx->tag;
+            req->request_time = tag_time(ctx);
             req->label = command_label(wmem_file_scope(), ev);
         }
         break;
@@ -295,7 +400,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
         pop3_request *req = conv_request(conv, ev->request_id, TRUE);
         const pop3d_item *octets = find_item(ev, POP3D_FIELD_RESPONSE_OCTETS);
         if (req && req->response_frame == 0) {
-            req->response_frame = ctx->pinfo->num;
+            req->response_frame = ctx->tag;
             if (octets) {
                 req->announced = octets->number;
                 req->has_announced = TRUE;
@@ -321,7 +426,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
     case POP3D_EVENT_DATA_END: {
         pop3_request *req = conv_request(conv, ev->request_id, FALSE);
         if (req && req->data_end_frame == 0)
-            req->data_end_frame = ctx->pinfo->num;
+            req->data_end_frame = ctx->tag;
         conv->data_lines = 0;
         if (conv->body) {
             pop3_message msg;
@@ -344,6 +449,8 @@ feed_callback(void *user_data, const pop3d_event *ev)
     default: break;
     }
 
+    if (!ctx->cur) /* events always follow a part's start; kept if that ever changes */
+        part_begin(ctx, ev->direction, G_MAXUINT64, ctx->pinfo->num);
     pop3_codec_encode_event(&ctx->enc, ev, has_message);
     return 0;
 }
@@ -351,6 +458,14 @@ feed_callback(void *user_data, const pop3d_event *ev)
 static void
 pop3_conv_free_session(pop3_conv *conv)
 {
+    if (conv->tcp) { /* before the session it borrows */
+        pop3d_tcp_free(conv->tcp);
+        conv->tcp = NULL;
+    }
+    if (conv->held_times) {
+        g_hash_table_destroy(conv->held_times);
+        conv->held_times = NULL;
+    }
     if (conv->session) {
         pop3d_session_free(conv->session);
         conv->session = NULL;
@@ -406,11 +521,12 @@ get_conv(packet_info *pinfo, gboolean from_tls)
     return conv;
 }
 
-/* The tvb's bytes as the event codec sees them; byte 0 is at stream offset `base`. */
+/* The tvb's bytes as the event codec sees them; byte 0 is at stream offset `base`. A base of
+ * G_MAXUINT64 (or no tvb) means none of the bytes shown are in the tvb. */
 static void
 frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame)
 {
-    guint captured = tvb_captured_length(tvb);
+    guint captured = tvb && base != G_MAXUINT64 ? tvb_captured_length(tvb) : 0;
 
     frame->base = base;
     frame->length = captured;
@@ -423,79 +539,45 @@ pool_alloc0(void *pool, size_t size)
     return wmem_alloc0((wmem_allocator_t *)pool, size);
 }
 
-static pop3_chunk *
-build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
-            gboolean from_tcp)
+static guint32
+frame_direction(packet_info *pinfo, const pop3_conv *conv)
 {
-    pop3_chunk *chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
-    guint32 captured = tvb_captured_length(tvb);
-    guint32 reported = tvb_reported_length(tvb);
-    guint32 dir;
-    guint32 skip = 0;
-    guint64 gap = 0;
-    feed_ctx ctx;
-    pop3_codec_buf encoded = {NULL, 0, 0};
-    pop3_codec_frame frame;
-    int rc = POP3D_OK;
+    return (pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr))
+               ? POP3D_SERVER_TO_CLIENT
+               : POP3D_CLIENT_TO_SERVER;
+}
 
-    dir = (pinfo->srcport == conv->server_port && addresses_equal(&pinfo->src, &conv->server_addr))
-              ? POP3D_SERVER_TO_CLIENT
-              : POP3D_CLIENT_TO_SERVER;
-    chunk->conv = conv;
-    chunk->direction = (guint8)dir;
+static void
+feed_ctx_init(feed_ctx *ctx, pop3_conv *conv, packet_info *pinfo, tvbuff_t *tvb)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->conv = conv;
+    ctx->pinfo = pinfo;
+    ctx->tvb = tvb;
+    ctx->tag = pinfo->num;
+    ctx->messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
+}
 
-    if (tcpi && !tcpi->is_reassembled) {
-        guint32 seq = tcpi->seq;
-        guint32 nxt = seq + reported;
-        if (conv->seq_known[dir]) {
-            gint32 d = (gint32)(seq - conv->next_seq[dir]);
-            if (d > 0) {
-                gap = (guint64)d;
-            } else if (d < 0) {
-                guint32 overlap = (guint32)(-(gint64)d);
-                skip = overlap >= reported ? reported : overlap;
-            }
-            if ((gint32)(nxt - conv->next_seq[dir]) > 0)
-                conv->next_seq[dir] = nxt;
-        } else {
-            conv->seq_known[dir] = TRUE;
-            conv->next_seq[dir] = nxt;
-        }
+/* After the library calls of one frame: the parts, the session user, failure and end. */
+static pop3_chunk *
+feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
+{
+    pop3_conv *conv = ctx->conv;
+    pop3_chunk *head;
+
+    part_close(ctx);
+    g_array_free(ctx->messages, TRUE);
+    head = ctx->head;
+    if (!head) {
+        head = wmem_new0(wmem_file_scope(), pop3_chunk);
+        head->conv = conv;
+        head->base = G_MAXUINT64;
+        head->tag = ctx->pinfo->num;
+        head->direction = (guint8)frame_direction(ctx->pinfo, conv);
     }
-    if (skip > captured)
-        skip = captured;
-    if (reported > 0 && skip == reported)
-        chunk->flags |= CHUNK_RETRANSMISSION;
-
-    if (conv->failed || !conv->session) {
-        chunk->flags |= CHUNK_FAILED;
-        chunk->base = 0;
-        return chunk;
-    }
-
-    memset(&ctx, 0, sizeof ctx);
-    ctx.conv = conv;
-    ctx.pinfo = pinfo;
-    ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-
-    chunk->gap = gap;
-    chunk->data_lines_before = conv->data_lines;
-    chunk->base = pop3d_session_offset(conv->session, dir) + gap - skip;
-    chunk->fed_from = skip;
-    frame_view(tvb, chunk->base, &frame);
-    pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
-
-    if (gap)
-        rc = pop3d_session_gap(conv->session, dir, gap, feed_callback, &ctx);
-    if (rc == POP3D_OK && captured > skip) {
-        chunk->fed_length = captured - skip;
-        rc = pop3d_session_feed(conv->session, dir, tvb_get_ptr(tvb, skip, captured - skip),
-                                captured - skip, feed_callback, &ctx);
-    }
-    if (rc == POP3D_OK && reported > captured && captured > skip)
-        rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
-    if (rc == POP3D_OK) {
-        /* the session user as the library has it after this chunk; one copy while unchanged */
+    head->fed_from = ctx->retransmitted;
+    if (rc == POP3D_OK && conv->session) {
+        /* the session user as the library has it after this frame; one copy while unchanged */
         size_t user_length = 0;
         const char *user = pop3d_session_user(conv->session, &user_length);
         if (user && user_length) {
@@ -503,30 +585,269 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
                 memcmp(conv->last_user, user, user_length) != 0)
                 conv->last_user = (const char *)get_utf_8_string(
                     wmem_file_scope(), (const guint8 *)user, (gint)MIN(user_length, 1024));
-            chunk->user = conv->last_user;
+            head->user = conv->last_user;
         }
-    } else {
+    } else if (rc != POP3D_OK) {
         conv->failed = TRUE;
-        chunk->flags |= CHUNK_FAILED;
+        head->flags |= CHUNK_FAILED;
         pop3_conv_free_session(conv);
     }
 
-    if (encoded.len) {
-        chunk->blob_length = (guint32)encoded.len;
-        chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
+    /* STLS accepted: TLS takes the conversation over after this frame, and its payload comes
+     * back decrypted, without TCP sequence numbers: the session is fed directly from now on. */
+    if (ctx->starttls && from_tcp && tls_handle) {
+        ssl_starttls_ack(tls_handle, ctx->pinfo, pop3_tls_handle);
+        if (conv->tcp) {
+            pop3d_tcp_free(conv->tcp);
+            conv->tcp = NULL;
+        }
+        conv->direct = TRUE;
     }
-    pop3_codec_buf_free(&encoded);
-    if (ctx.messages->len) {
-        chunk->message_count = ctx.messages->len;
-        chunk->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
-                                                      ctx.messages->len * sizeof(pop3_message));
+    /* Ended: only what later passes need stays (the per-frame records and the requests). */
+    if (conv->finish_frame && !conv->ended) {
+        conv->ended = TRUE;
+        pop3_conv_free_session(conv);
     }
-    g_array_free(ctx.messages, TRUE);
+    return head;
+}
 
-    /* STLS accepted: TLS takes the conversation over after this frame. */
-    if (ctx.starttls && from_tcp && tls_handle)
-        ssl_starttls_ack(tls_handle, pinfo, pop3_tls_handle);
-    return chunk;
+/* TLS payload (or TCP without struct tcpinfo): fed directly, in the order it comes. */
+static pop3_chunk *
+build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean from_tcp)
+{
+    guint32 captured = tvb_captured_length(tvb);
+    guint32 reported = tvb_reported_length(tvb);
+    guint32 dir = frame_direction(pinfo, conv);
+    feed_ctx ctx;
+    int rc = POP3D_OK;
+
+    if (conv->failed || !conv->session) {
+        pop3_chunk *chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
+        chunk->conv = conv;
+        chunk->direction = (guint8)dir;
+        chunk->tag = pinfo->num;
+        chunk->flags |= conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED;
+        return chunk;
+    }
+    conv->direct = TRUE;
+    feed_ctx_init(&ctx, conv, pinfo, tvb);
+    part_begin(&ctx, dir, pop3d_session_offset(conv->session, dir), pinfo->num);
+    if (captured) {
+        ctx.cur->fed_length = captured;
+        rc = pop3d_session_feed(conv->session, dir, tvb_get_ptr(tvb, 0, captured), captured,
+                                feed_callback, &ctx);
+    }
+    if (rc == POP3D_OK && reported > captured)
+        rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
+    return feed_ctx_done(&ctx, rc, from_tcp);
+}
+
+static int
+report_callback(void *user_data, const pop3d_tcp_report *report)
+{
+    feed_ctx *ctx = (feed_ctx *)user_data;
+    pop3_chunk *part;
+    guint64 base = G_MAXUINT64;
+    guint64 start;
+
+    switch (report->kind) {
+    case POP3D_TCP_CHUNK:
+        /* this frame's own bytes are shown where they are in its tvb */
+        if (ctx->tvb && ctx->has_seq && report->tag == ctx->pinfo->num &&
+            report->direction == ctx->tvb_dir &&
+            pop3d_tcp_stream_offset(ctx->conv->tcp, report->direction, ctx->tvb_seq, &start) &&
+            start <= report->offset &&
+            report->offset + report->length <= start + tvb_captured_length(ctx->tvb))
+            base = start;
+        part = part_begin(ctx, report->direction, base, (guint32)report->tag);
+        part->fed_length = (guint32)MIN(report->length, G_MAXUINT32);
+        if (report->direction < 2)
+            ctx->conv->last_tag[report->direction] = (guint32)report->tag;
+        break;
+    case POP3D_TCP_GAP:
+        part = part_begin(ctx, report->direction, G_MAXUINT64, ctx->pinfo->num);
+        part->gap = report->length;
+        break;
+    case POP3D_TCP_FINISH:
+        part =
+            part_begin(ctx, frame_direction(ctx->pinfo, ctx->conv), G_MAXUINT64, ctx->pinfo->num);
+        part->flags |= CHUNK_FINISH;
+        ctx->conv->finish_frame = ctx->pinfo->num;
+        ctx->finishing = TRUE;
+        break;
+    case POP3D_TCP_NOTICE:
+        if (report->notice == POP3D_TCP_NOTICE_RETRANSMISSION && report->tag == ctx->pinfo->num)
+            ctx->retransmitted += (guint32)MIN(report->length, G_MAXUINT32);
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* The SYNs seen of TCP conversations (before POP3 was found on them): the follower then knows
+ * where each direction's stream starts without waiting for more segments. */
+typedef struct syn_record {
+    gboolean seen[2];
+    guint32 seq[2];
+    guint32 frame[2];
+} syn_record;
+
+static wmem_map_t *syns = NULL; /* conversation_t * -> syn_record * */
+
+static void
+remember_flags(pop3_conv *conv, packet_info *pinfo, guint32 flags, guint32 fin_seq, guint32 ack)
+{
+    guint32 dir = frame_direction(pinfo, conv);
+    gboolean from_server = dir == POP3D_SERVER_TO_CLIENT;
+
+    if ((flags & POP3D_TCP_FIN) && !conv->fin_seen[dir]) {
+        conv->fin_seen[dir] = TRUE;
+        conv->fin_seq[dir] = fin_seq;
+        conv->fin_ack[dir] = ack;
+        conv->fin_has_ack[dir] = (flags & POP3D_TCP_ACK) != 0;
+    }
+    if ((flags & POP3D_TCP_RST) && !conv->rst_seen) {
+        conv->rst_seen = TRUE;
+        conv->rst_from_server = from_server;
+    }
+}
+
+/* The conversation's follower, created with its first segment. */
+static pop3d_tcp *
+conv_follower(pop3_conv *conv, packet_info *pinfo)
+{
+    pop3d_tcp_options options;
+    conversation_t *conversation;
+    const syn_record *syn;
+    guint i;
+
+    if (conv->tcp || conv->direct || conv->ended || !conv->session)
+        return conv->tcp;
+    pop3d_tcp_options_init(&options);
+    /* Without a SYN, the first segment fixes a direction's origin: nothing is held back, so
+     * a capture in order is shown frame by frame as it comes. */
+    options.start_segments = 1;
+    conv->tcp = pop3d_tcp_new(conv->session, &options);
+    if (!conv->tcp)
+        return NULL;
+    conv->held_times = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    conversation = find_conversation_pinfo(pinfo, 0);
+    syn = conversation && syns ? (const syn_record *)wmem_map_lookup(syns, conversation) : NULL;
+    for (i = 0; syn && i < 2; i++) {
+        pop3d_tcp_segment seg;
+        if (!syn->seen[i])
+            continue;
+        memset(&seg, 0, sizeof seg);
+        seg.direction = i;
+        seg.flags = POP3D_TCP_SYN;
+        seg.seq = syn->seq[i];
+        seg.tag = syn->frame[i];
+        pop3d_tcp_add(conv->tcp, &seg, NULL, NULL, NULL);
+    }
+    return conv->tcp;
+}
+
+/* The FIN of direction d was acknowledged by the other side. */
+static gboolean
+fin_acknowledged(const pop3_conv *conv, guint32 d)
+{
+    return conv->fin_seen[d] && conv->has_ack[1 - d] &&
+           (gint32)(conv->ack_high[1 - d] - (conv->fin_seq[d] + 1)) >= 0;
+}
+
+/* Feeds one TCP segment (this call's bytes, or none) to the conversation's follower. */
+static int
+feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint8 *payload,
+             guint32 length)
+{
+    pop3_conv *conv = ctx->conv;
+    pop3d_tcp_segment seg;
+    int rc;
+
+    memset(&seg, 0, sizeof seg);
+    seg.direction = frame_direction(ctx->pinfo, conv);
+    seg.flags = flags & (POP3D_TCP_FIN | POP3D_TCP_SYN | POP3D_TCP_RST | POP3D_TCP_ACK);
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.payload = payload;
+    seg.payload_length = length;
+    seg.tag = ctx->pinfo->num;
+    remember_flags(conv, ctx->pinfo, flags, seq + length, ack);
+    if (flags & POP3D_TCP_ACK) {
+        if (!conv->has_ack[seg.direction] || (gint32)(ack - conv->ack_high[seg.direction]) > 0)
+            conv->ack_high[seg.direction] = ack;
+        conv->has_ack[seg.direction] = TRUE;
+    }
+    rc = pop3d_tcp_add(conv->tcp, &seg, feed_callback, report_callback, ctx);
+    /* Both FINs sent and each acknowledged by the other side: the connection is closed, and
+     * bytes still missing were lost (a FIN captured before the last data is not enough: the
+     * data still comes). What waits behind the holes is decoded now, the holes are gaps. */
+    if (rc == POP3D_OK && conv->tcp && !pop3d_tcp_ended(conv->tcp) && fin_acknowledged(conv, 0) &&
+        fin_acknowledged(conv, 1))
+        rc = pop3d_tcp_end(conv->tcp, feed_callback, report_callback, ctx);
+    /* frames whose bytes may still wait keep their time for the requests they carry */
+    if (rc == POP3D_OK && conv->tcp && conv->held_times) {
+        if (pop3d_tcp_buffered_bytes(conv->tcp) == 0) {
+            g_hash_table_remove_all(conv->held_times);
+        } else if (length) {
+            nstime_t *t = g_new(nstime_t, 1);
+            *t = ctx->pinfo->abs_ts;
+            g_hash_table_insert(conv->held_times, GUINT_TO_POINTER(ctx->pinfo->num), t);
+        }
+    }
+    return rc;
+}
+
+/* TCP payload with its struct tcpinfo: through the follower. */
+static pop3_chunk *
+build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
+            gboolean from_tcp)
+{
+    guint32 captured = tvb_captured_length(tvb);
+    guint32 reported = tvb_reported_length(tvb);
+    guint32 flags;
+    feed_ctx ctx;
+    int rc;
+
+    if (!tcpi || conv->direct)
+        return build_chunk_direct(tvb, pinfo, conv, from_tcp);
+    if (!conv->tcp && !conv->ended && conv->session && !conv_follower(conv, pinfo))
+        conv->failed = TRUE;
+    if (!conv->tcp) {
+        pop3_chunk *chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
+        chunk->conv = conv;
+        chunk->base = G_MAXUINT64;
+        chunk->tag = pinfo->num;
+        chunk->direction = (guint8)frame_direction(pinfo, conv);
+        chunk->flags |= conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED;
+        return chunk;
+    }
+
+    feed_ctx_init(&ctx, conv, pinfo, tvb);
+    ctx.tvb_dir = frame_direction(pinfo, conv);
+    ctx.tvb_seq = tcpi->seq;
+    ctx.has_seq = TRUE;
+    flags = tcpi->flags;
+    if (reported > captured) /* cut by the snapshot length: the rest is a hole, not the FIN's */
+        flags &= ~(guint32)(POP3D_TCP_FIN | POP3D_TCP_RST);
+    rc = feed_segment(&ctx, flags, tcpi->seq, tcpi->lastackseq,
+                      captured ? tvb_get_ptr(tvb, 0, captured) : NULL, captured);
+    if (rc == POP3D_OK && !ctx.head && captured > ctx.retransmitted) {
+        ctx.head = ctx.tail = wmem_new0(wmem_file_scope(), pop3_chunk);
+        ctx.head->conv = conv;
+        ctx.head->base = G_MAXUINT64;
+        ctx.head->tag = pinfo->num;
+        ctx.head->direction = (guint8)ctx.tvb_dir;
+        ctx.head->flags |= CHUNK_HELD;
+    } else if (rc == POP3D_OK && !ctx.head && captured && ctx.retransmitted >= captured) {
+        ctx.head = ctx.tail = wmem_new0(wmem_file_scope(), pop3_chunk);
+        ctx.head->conv = conv;
+        ctx.head->base = G_MAXUINT64;
+        ctx.head->tag = pinfo->num;
+        ctx.head->direction = (guint8)ctx.tvb_dir;
+        ctx.head->flags |= CHUNK_RETRANSMISSION;
+    }
+    return feed_ctx_done(&ctx, rc, from_tcp);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -552,6 +873,7 @@ typedef struct show_ctx {
     /* Tree */
     guint64 linked_request; /* the answer whose context items this frame shows already */
     gboolean user_shown;
+    gboolean reordered; /* the part shown holds bytes of an earlier frame */
 } show_ctx;
 
 #define KEY_CALL_COUNT 0
@@ -1105,7 +1427,7 @@ show_answer_context(show_ctx *sc, const pop3d_event *ev, tvbuff_t *tvb)
     proto_item *pi;
     const char *verb = NULL;
 
-    if (!req || req->response_frame == pinfo->num)
+    if (!req || req->response_frame == sc->chunk->tag)
         return;
     if (req->request_frame) {
         pi = proto_tree_add_uint(sc->tree, hf_response_to, tvb, 0, 0, req->request_frame);
@@ -1123,7 +1445,7 @@ show_answer_context(show_ctx *sc, const pop3d_event *ev, tvbuff_t *tvb)
                                    verb);
         proto_item_set_generated(pi);
     }
-    if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+    if (req->data_end_frame && req->data_end_frame != sc->chunk->tag) {
         pi = proto_tree_add_uint(sc->tree, hf_data_end_in, tvb, 0, 0, req->data_end_frame);
         proto_item_set_generated(pi);
     }
@@ -1182,7 +1504,8 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
         guint8 *copy = (guint8 *)wmem_memdup(pinfo->pool, ev->line, ev->line_length);
         view.tvb =
             tvb_new_child_real_data(sc->tvb, copy, (guint)ev->line_length, (gint)ev->line_length);
-        add_new_data_source(pinfo, view.tvb, "Reassembled line");
+        add_new_data_source(pinfo, view.tvb,
+                            sc->reordered ? "Reordered POP3 bytes" : "Reassembled line");
         view.origin = ev->offset;
         view.length = (gint)ev->line_length;
     } else if (ev->length > 0) {
@@ -1296,12 +1619,12 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
     /* Request/response linking */
     if (ev->request_id) {
         pop3_request *req = conv_request(chunk->conv, ev->request_id, FALSE);
-        if (req && ev->kind == POP3D_EVENT_COMMAND && req->request_frame == pinfo->num &&
+        if (req && ev->kind == POP3D_EVENT_COMMAND && req->request_frame == sc->chunk->tag &&
             req->response_frame) {
             proto_item *pi = proto_tree_add_uint(event_tree, hf_response_in, view.tvb, 0, 0,
                                                  req->response_frame);
             proto_item_set_generated(pi);
-        } else if (req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == pinfo->num &&
+        } else if (req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == sc->chunk->tag &&
                    req->request_frame) {
             nstime_t delta;
             proto_item *pi =
@@ -1310,7 +1633,7 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
             nstime_delta(&delta, &pinfo->abs_ts, &req->request_time);
             pi = proto_tree_add_time(event_tree, hf_time, view.tvb, 0, 0, &delta);
             proto_item_set_generated(pi);
-            if (req->data_end_frame && req->data_end_frame != pinfo->num) {
+            if (req->data_end_frame && req->data_end_frame != sc->chunk->tag) {
                 pi = proto_tree_add_uint(event_tree, hf_data_end_in, view.tvb, 0, 0,
                                          req->data_end_frame);
                 proto_item_set_generated(pi);
@@ -1338,7 +1661,7 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
     {
         pop3_request *req = conv_request(chunk->conv, ev->request_id, FALSE);
         gboolean answer =
-            req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == pinfo->num;
+            req && ev->kind == POP3D_EVENT_STATUS && req->response_frame == sc->chunk->tag;
         pop3_tap_queue(pinfo, ev, answer ? req->request_frame : 0,
                        answer ? &req->request_time : NULL);
     }
@@ -1351,46 +1674,86 @@ show_event(show_ctx *sc, const pop3_codec_event *de)
 }
 
 static void
-show_chunk(show_ctx *sc)
+show_part(show_ctx *sc)
 {
     pop3_chunk *chunk = sc->chunk;
     pop3_codec_decoder dec;
     pop3_codec_frame frame;
     pop3_codec_event de;
 
-    if (chunk->flags & CHUNK_RETRANSMISSION) {
-        proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
-                               "Retransmitted data (already decoded)");
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (retransmission)",
-                                           dir_prefix(chunk->direction)));
-        return;
+    sc->reordered = chunk->tag != sc->pinfo->num;
+    if (sc->reordered) {
+        proto_item *pi =
+            proto_tree_add_uint(sc->tree, hf_reordered_from, sc->tvb, 0, 0, chunk->tag);
+        proto_item_set_generated(pi);
+        proto_item_append_text(
+            pi, " (captured out of order; decoded here, in the conversation's order)");
     }
-    if (chunk->fed_from)
-        proto_tree_add_subtree_format(sc->tree, sc->tvb, 0, chunk->fed_from, ett_event, NULL,
-                                      "Retransmitted data (%u bytes, already decoded)",
-                                      chunk->fed_from);
-
+    sc->answer_lines = chunk->data_lines_before;
     frame_view(sc->tvb, chunk->base, &frame);
     pop3_codec_decoder_init(&dec, chunk->blob, chunk->blob_length, &frame, pool_alloc0,
                             sc->pinfo->pool);
+    sc->next_message = 0;
     while (pop3_codec_decode_event(&dec, &de))
         show_event(sc, &de);
+    sc->reordered = FALSE;
+}
+
+static void
+show_chunk(show_ctx *sc)
+{
+    pop3_chunk *head = sc->chunk;
+    pop3_chunk *part;
+    guint32 fed = 0;
+
+    if (head->flags & CHUNK_RETRANSMISSION) {
+        proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
+                               "Retransmitted data (already decoded)");
+        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (retransmission)",
+                                           dir_prefix(head->direction)));
+        return;
+    }
+    if (head->flags & CHUNK_AFTER_END) {
+        proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
+                               "Data after the end of the conversation (not decoded)");
+        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (after the end)",
+                                           dir_prefix(head->direction)));
+        return;
+    }
+    if (head->fed_from && head->fed_from <= tvb_captured_length(sc->tvb))
+        proto_tree_add_subtree_format(sc->tree, sc->tvb, 0, head->fed_from, ett_event, NULL,
+                                      "Retransmitted data (%u bytes, already decoded)",
+                                      head->fed_from);
+    if (head->flags & CHUNK_HELD) {
+        proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
+                               "Waiting for bytes captured later (decoded in a later frame)");
+        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (out of order, decoded later)",
+                                           dir_prefix(head->direction)));
+    }
+
+    for (part = head; part; part = part->next) {
+        sc->chunk = part;
+        show_part(sc);
+        if (part->tag == sc->pinfo->num)
+            fed += part->fed_length;
+    }
+    sc->chunk = head;
     info_flush_data(sc);
 
     /* the session user on every frame from the login on (the library's session user) */
-    if (chunk->user && !sc->user_shown && field_valid(POP3D_FIELD_SESSION_USER)) {
+    if (head->user && !sc->user_shown && field_valid(POP3D_FIELD_SESSION_USER)) {
         proto_item *pi = proto_tree_add_string(sc->tree, hf_field[POP3D_FIELD_SESSION_USER],
-                                               sc->tvb, 0, 0, chunk->user);
+                                               sc->tvb, 0, 0, head->user);
         proto_item_set_generated(pi);
     }
 
-    if (chunk->flags & CHUNK_FAILED)
+    if (head->flags & CHUNK_FAILED)
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
                                "Not decoded (the decoder stopped on this conversation)");
     if (!sc->info_added)
-        info_append(sc, wmem_strdup_printf(sc->pinfo->pool, "%s: (partial line, %u byte%s)",
-                                           dir_prefix(chunk->direction), chunk->fed_length,
-                                           plurality(chunk->fed_length, "", "s")));
+        info_append(sc,
+                    wmem_strdup_printf(sc->pinfo->pool, "%s: (partial line, %u byte%s)",
+                                       dir_prefix(head->direction), fed, plurality(fed, "", "s")));
 }
 
 /* The transport comes from the handle that was called: pop3_handle for TCP (port table,
@@ -1429,8 +1792,6 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     sc.tree = proto_item_add_subtree(ti, ett_pop3);
     sc.tvb = tvb;
     sc.chunk = chunk;
-    if (chunk)
-        sc.answer_lines = chunk->data_lines_before;
     if (chunk) {
         show_chunk(&sc);
     } else {
@@ -1498,7 +1859,7 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
         (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
     show_ctx sc;
 
-    if (!chunk && conv && !PINFO_FD_VISITED(pinfo)) {
+    if (!chunk && conv && conv->direct && !PINFO_FD_VISITED(pinfo)) {
         feed_ctx ctx;
         pop3_codec_buf encoded;
         pop3_codec_frame frame;
@@ -1553,6 +1914,100 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
     return TRUE;
 }
 
+gboolean
+pop3_conv_direct(const pop3_conv *conv)
+{
+    return conv->direct;
+}
+
+guint32
+pop3_conv_finish_frame(const pop3_conv *conv)
+{
+    return conv->finish_frame;
+}
+
+/* Who closed: the client when its FIN acknowledged exactly the server's bytes before the
+ * server's FIN (it had every answer and the server had not closed yet) and no command waits;
+ * otherwise the server (it closed first, or the client only half-closed with a command or an
+ * answer still under way). Read from sequence numbers, so capture order does not matter. */
+const char *
+pop3_conv_end_reason(const pop3_conv *conv)
+{
+    const guint32 c = POP3D_CLIENT_TO_SERVER, s = POP3D_SERVER_TO_CLIENT;
+    gboolean client;
+
+    if (conv->rst_seen)
+        return conv->rst_from_server ? "Reset by the server" : "Reset by the client";
+    if (!conv->fin_seen[c] && !conv->fin_seen[s])
+        return "Ended";
+    if (!conv->fin_seen[s])
+        client = TRUE;
+    else if (!conv->fin_seen[c])
+        client = FALSE;
+    else
+        client = conv->fin_has_ack[c] && conv->fin_ack[c] == conv->fin_seq[s] &&
+                 pop3_conv_unanswered(conv, NULL, 0) == 0;
+    return client ? "Closed by the client (FIN)" : "Closed by the server (FIN)";
+}
+
+void
+pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ack, guint32 length,
+                      const guint8 *payload)
+{
+    conversation_t *conversation;
+    pop3_conv *conv;
+    feed_ctx ctx;
+    pop3_chunk *head;
+    gboolean produced;
+    int rc;
+
+    if (PINFO_FD_VISITED(pinfo))
+        return;
+    conversation = find_conversation_pinfo(pinfo, 0);
+    if (!conversation)
+        return;
+    conv = (pop3_conv *)conversation_get_proto_data(conversation, proto_pop3);
+    if (!conv) {
+        if (flags & POP3D_TCP_SYN) { /* perhaps POP3 later: where each stream starts */
+            syn_record *rec = (syn_record *)wmem_map_lookup(syns, conversation);
+            guint i = (flags & POP3D_TCP_ACK) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
+            if (!rec) {
+                rec = wmem_new0(wmem_file_scope(), syn_record);
+                wmem_map_insert(syns, conversation, rec);
+            }
+            if (!rec->seen[i]) {
+                rec->seen[i] = TRUE;
+                rec->seq[i] = seq;
+                rec->frame[i] = pinfo->num;
+            }
+        }
+        return;
+    }
+    if (!conv->tcp)
+        return;
+    /* the payload went to the dissector, which fed the segment (flags included) */
+    if (GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_CALL_COUNT)))
+        return;
+    /* payload not at hand: only the flags count, after the payload's place */
+    if (length && !payload && !(flags & (POP3D_TCP_FIN | POP3D_TCP_RST)))
+        return;
+    feed_ctx_init(&ctx, conv, pinfo, NULL);
+    if (payload)
+        rc = feed_segment(&ctx, flags, seq, ack, payload, length);
+    else
+        rc = feed_segment(&ctx, flags, seq + length, ack, NULL, 0);
+    produced = ctx.head != NULL || rc != POP3D_OK;
+    head = feed_ctx_done(&ctx, rc, TRUE);
+    if (produced)
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, head);
+}
+
+gboolean
+pop3_frame_has_end_record(packet_info *pinfo)
+{
+    return p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END) != NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------------------------------- */
@@ -1561,6 +2016,7 @@ static void
 pop3_init(void)
 {
     all_convs = g_ptr_array_new();
+    syns = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
     owned_messages = g_ptr_array_new_with_free_func(g_free);
 }
 
@@ -1642,6 +2098,11 @@ proto_register_pop3(void)
         {&hf_octets_match,
          {"Octets as announced", "pop3.data.octets_match", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
           "The unstuffed octets of a RETR answer equal the +OK's octet count", HFILL}},
+        {&hf_reordered_from,
+         {"Bytes of frame", "pop3.reordered_from", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+          "What follows was decoded from bytes of that frame, captured out of order and put "
+          "back in the conversation's order (TCP sequence and acknowledgement numbers)",
+          HFILL}},
     };
     static ei_register_info ei_own[] = {
         {&ei_octets_mismatch,

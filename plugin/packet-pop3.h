@@ -45,4 +45,20 @@ guint32 pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max
 gboolean pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
                        proto_tree *pop3_tree);
 
+/* TLS payload feeds the session directly: the connection end is decided from TCP's flags. */
+gboolean pop3_conv_direct(const pop3_conv *conv);
+/* The frame on which the follower finished the session (0: not yet). */
+guint32 pop3_conv_finish_frame(const pop3_conv *conv);
+/* Who ended it: the first RST, else the first FIN, as fed. */
+const char *pop3_conv_end_reason(const pop3_conv *conv);
+/* First pass, every TCP frame (postdissector): a SYN is remembered for conversations not known
+ * as POP3 yet; a segment whose payload the dissector did not get (a bare ACK, FIN or RST; a
+ * retransmission TCP kept back; payload TCP keeps for its reassembly) goes to the
+ * conversation's follower, with its payload when known (`payload`: `length` bytes, else only
+ * its flags at the sequence number after the payload), and what that decodes is kept as the
+ * frame's record (pop3_conv_end shows it). */
+void pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ack,
+                           guint32 length, const guint8 *payload);
+gboolean pop3_frame_has_end_record(packet_info *pinfo);
+
 #endif /* PACKET_POP3_H */

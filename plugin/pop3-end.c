@@ -27,11 +27,16 @@
 
 #define TH_FIN 0x0001u
 #define TH_RST 0x0004u
+#define TH_ACK 0x0010u
 #define MAX_LISTED 64 /* unanswered commands listed by frame (all are counted) */
 #define KEY_END_RECORD 0x7fff0002u
 
 static int proto_pop3 = -1;
 static int hf_tcp_flags = -1;
+static int hf_tcp_seq = -1;
+static int hf_tcp_ack = -1;
+static int hf_tcp_len = -1;
+static int hf_tcp_payload = -1;
 static int hf_end = -1;
 static int hf_end_reason = -1;
 static int hf_end_unanswered = -1;
@@ -59,20 +64,59 @@ end_reason(guint32 flags, gboolean from_server)
     return from_server ? "Closed by the server (FIN)" : "Closed by the client (FIN)";
 }
 
-/* The flags of the frame's innermost TCP header (the one the conversation belongs to). */
+/* A field of the frame's innermost TCP header (the one the conversation belongs to). */
 static gboolean
-tcp_flags(proto_tree *tree, guint32 *flags)
+tcp_field(proto_tree *tree, int hf, guint32 *value)
 {
     GPtrArray *hits;
 
-    if (!tree || hf_tcp_flags < 0)
+    if (!tree || hf < 0)
         return FALSE;
-    hits = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
+    hits = proto_get_finfo_ptr_array(tree, hf);
     if (!hits || hits->len == 0)
         return FALSE;
-    *flags = fvalue_get_uinteger(
+    *value = fvalue_get_uinteger(
         pop3_field_info_value((field_info *)g_ptr_array_index(hits, hits->len - 1)));
     return TRUE;
+}
+
+static gboolean
+tcp_flags(proto_tree *tree, guint32 *flags)
+{
+    return tcp_field(tree, hf_tcp_flags, flags);
+}
+
+/* First pass: the segment goes to the conversation's follower when the dissector did not get
+ * it (a segment without payload: TCP hands those to no subdissector). */
+static void
+feed_segment(packet_info *pinfo, proto_tree *tree)
+{
+    guint32 flags = 0, seq = 0, ack = 0, len = 0;
+
+    if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || !tcp_flags(tree, &flags) ||
+        !tcp_field(tree, hf_tcp_seq, &seq) || !tcp_field(tree, hf_tcp_len, &len))
+        return;
+    if (!(flags & TH_ACK) || !tcp_field(tree, hf_tcp_ack, &ack))
+        flags &= ~TH_ACK;
+    if (len) {
+        /* payload TCP did not hand over (a retransmission, bytes kept for its reassembly) */
+        GPtrArray *hits =
+            hf_tcp_payload >= 0 ? proto_get_finfo_ptr_array(tree, hf_tcp_payload) : NULL;
+        if (hits && hits->len) {
+            field_info *fi = (field_info *)g_ptr_array_index(hits, hits->len - 1);
+            guint32 captured = fi->ds_tvb && fi->length > 0
+                                   ? (guint32)tvb_captured_length_remaining(fi->ds_tvb, fi->start)
+                                   : 0;
+            if (captured > (guint32)fi->length)
+                captured = (guint32)fi->length;
+            if (captured == len) {
+                pop3_tcp_segment_seen(pinfo, flags, seq, ack, len,
+                                      tvb_get_ptr(fi->ds_tvb, fi->start, (gint)captured));
+                return;
+            }
+        }
+    }
+    pop3_tcp_segment_seen(pinfo, flags, seq, ack, len, NULL);
 }
 
 static end_record *
@@ -84,11 +128,22 @@ decide(packet_info *pinfo, proto_tree *tree, pop3_conv **conv_out)
     guint32 unanswered;
     end_record *rec;
 
-    if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || !tcp_flags(tree, &flags) ||
-        !(flags & (TH_FIN | TH_RST)))
+    if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt)
         return NULL;
     conv = pop3_conv_of_frame(pinfo);
     if (!conv || wmem_map_contains(ended, conv))
+        return NULL;
+    if (!pop3_conv_direct(conv)) {
+        /* the follower finished the session when the conversation's end came in order */
+        if (pop3_conv_finish_frame(conv) != pinfo->num)
+            return NULL;
+        wmem_map_insert(ended, conv, conv);
+        rec = wmem_new0(wmem_file_scope(), end_record);
+        rec->reason = pop3_conv_end_reason(conv);
+        *conv_out = conv;
+        return rec;
+    }
+    if (!tcp_flags(tree, &flags) || !(flags & (TH_FIN | TH_RST)))
         return NULL;
     from_server = pop3_conv_from_server(conv, pinfo);
     unanswered = pop3_conv_unanswered(conv, NULL, 0);
@@ -126,12 +181,20 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     guint32 i;
 
     if (!rec && !PINFO_FD_VISITED(pinfo)) {
+        feed_segment(pinfo, tree);
         rec = decide(pinfo, tree, &conv);
         if (rec)
             p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END_RECORD, rec);
     }
-    if (!rec)
-        return 0;
+    if (!rec) {
+        /* a segment without payload that released bytes held until it came */
+        if (!pop3_frame_has_end_record(pinfo))
+            return 0;
+        ti = proto_tree_add_item(tree, proto_pop3, tvb, 0, 0, ENC_NA);
+        pop3_tree = proto_item_add_subtree(ti, ett_end_pop3);
+        pop3_conv_end(NULL, tvb, pinfo, tree, pop3_tree);
+        return tvb_captured_length(tvb);
+    }
 
     ti = proto_tree_add_item(tree, proto_pop3, tvb, 0, 0, ENC_NA);
     pop3_tree = proto_item_add_subtree(ti, ett_end_pop3);
@@ -207,7 +270,16 @@ pop3_end_handoff(void)
     GArray *wanted = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), 1);
 
     hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
+    hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
+    hf_tcp_ack = proto_registrar_get_id_byname("tcp.ack");
+    hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
+    hf_tcp_payload = proto_registrar_get_id_byname("tcp.payload");
     g_array_append_val(wanted, hf_tcp_flags);
+    g_array_append_val(wanted, hf_tcp_seq);
+    g_array_append_val(wanted, hf_tcp_ack);
+    g_array_append_val(wanted, hf_tcp_len);
+    if (hf_tcp_payload >= 0)
+        g_array_append_val(wanted, hf_tcp_payload);
     register_postdissector(end_handle);
     set_postdissector_wanted_hfids(end_handle, wanted);
 }

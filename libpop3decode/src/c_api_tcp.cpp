@@ -156,6 +156,12 @@ POP3D_EXPORT uint64_t pop3d_tcp_offset(const pop3d_tcp* tcp, uint32_t direction)
   return tcp->follower.offset(static_cast<Direction>(direction));
 }
 
+POP3D_EXPORT int pop3d_tcp_stream_offset(const pop3d_tcp* tcp, uint32_t direction, uint32_t seq,
+                                         uint64_t* offset) noexcept {
+  if (tcp == nullptr || direction > 1) return 0;
+  return tcp->follower.stream_offset(static_cast<Direction>(direction), seq, offset) ? 1 : 0;
+}
+
 POP3D_EXPORT size_t pop3d_tcp_buffered_bytes(const pop3d_tcp* tcp) noexcept {
   return tcp ? tcp->follower.buffered_bytes() : 0;
 }

@@ -37,6 +37,15 @@ int64_t TcpFollower::position(const Side& s, uint32_t seq) noexcept {
   return static_cast<int64_t>(s.next) + static_cast<int32_t>(seq - next_seq);
 }
 
+bool TcpFollower::stream_offset(Direction d, uint32_t seq, uint64_t* offset) const noexcept {
+  const Side& s = side(d);
+  if (!s.has_origin) return false;
+  const int64_t p = position(s, seq);
+  if (p < 0) return false;
+  if (offset != nullptr) *offset = static_cast<uint64_t>(p);
+  return true;
+}
+
 void TcpFollower::add(const TcpSegment& segment, TcpSink& sink) {
   const Direction d = segment.direction;
   Side& s = side(d);

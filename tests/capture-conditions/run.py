@@ -65,7 +65,15 @@ import tsharkenv  # noqa: E402
 
 MANGLE = os.path.join(HERE, "mangle.py")
 KINDS = ("swap", "repeat", "cross", "loss")
-FRAME_FIELDS = {"pop3.response_in", "pop3.response_to", "pop3.time"}
+FRAME_FIELDS = {"pop3.response_in", "pop3.response_to", "pop3.time", "pop3.reordered_from",
+                "pop3.end.unanswered_in", "pop3.data.end_in"}
+# Notes about the transport, not the conversation: which frame's bytes wait, which were
+# captured twice. They depend on where packets were captured, as TCP's own analysis does.
+TRANSPORT_NOTES = ("Waiting for bytes captured later", "Retransmitted data")
+# The session user is shown on every frame after the login: which frames show it depends on
+# the order the frames were captured in, not on what was decoded.
+# Likewise the context a frame carrying part of an answer repeats (the command it answers).
+FRAME_STATE = {"pop3.session.user", "pop3.response.command"}
 SKIP = 77
 
 
@@ -117,17 +125,25 @@ class Frame:
 
 
 def add_pop3(f, tree):
+    """Top-level items after a pop3.reordered_from N were decoded from frame N's bytes (captured
+    out of order, shown where they were decoded): they and their links count as frame N's."""
     items = list(tree) if isinstance(tree, Obj) else []
+    owner = None
     for i, (k, v) in enumerate(items):
-        if k.endswith("_tree") or k in FRAME_FIELDS:
+        if k == "pop3.reordered_from":
+            owner = int(v)
+            continue
+        if k.endswith("_tree"):
             continue
         sub = get(items[i + 1:i + 2], k + "_tree") if i + 1 < len(items) else None
-        f.pop3.append((k, canonical(v), canonical(sub)))
-    for k, v in walk(tree):
-        if k in ("pop3.response_to", "pop3.response_in") and v is not None:
-            f.links.append((k, int(v)))
-        elif k == "pop3.anomaly.gap":
-            f.gap = True
+        for key, value in walk(Obj([(k, v)] + ([(k + "_tree", sub)] if sub is not None else []))):
+            if key in ("pop3.response_to", "pop3.response_in") and value is not None:
+                f.links.append((key, int(value), owner))
+            elif key == "pop3.anomaly.gap":
+                f.gap = True
+        if k in FRAME_FIELDS or k in FRAME_STATE or k.startswith(TRANSPORT_NOTES):
+            continue
+        f.pop3.append(((k, canonical(v), canonical(sub)), owner))
 
 
 def decode(text):
@@ -169,12 +185,14 @@ def summarise(frames):
     pairings = set()
     fields = collections.defaultdict(collections.Counter)
     for f in frames.values():
-        for kind, other in f.links:
+        for kind, other, owner in f.links:
             o = frames.get(other)
             okey = o.key if o else ("frame", other)
-            pairings.add((f.key, okey) if kind == "pop3.response_to" else (okey, f.key))
-        for item in f.pop3:
-            fields[(f.conn, f.side)][item] += 1
+            fkey = frames[owner].key if owner in frames else f.key
+            pairings.add((fkey, okey) if kind == "pop3.response_to" else (okey, fkey))
+        for item, owner in f.pop3:
+            side = frames[owner].side if owner in frames else f.side
+            fields[(f.conn, side)][item] += 1
     return pairings, fields
 
 

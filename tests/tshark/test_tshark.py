@@ -766,10 +766,67 @@ class TcpEdgeCaseTest(unittest.TestCase):
             w.packet(s, c, b"\r\n")
             w.client_says(b"QUIT\r\n")
             w.server_says(b"+OK bye\r\n")
-        d = self.sweep(synthetic("gap.pcap", build))
+            # The bytes after a hole wait for it until the connection is closed (or the
+            # follower's bounds are reached): both FINs acknowledged show it is for good.
+            w.packet(s, c, flags=0x11)
+            w.seq[s] += 1
+            w.packet(c, s, flags=0x11)
+            w.seq[c] += 1
+            w.packet(s, c, flags=0x10)
+        d = self.sweep(synthetic("gap-closed.pcap", build))
         self.assertTrue(d.has("pop3.anomaly.gap"))
         self.assertIn("QUIT", d.values("pop3.request.command"))
         self.assertIn("bye", d.values("pop3.response.description"))
+
+    def test_answer_captured_before_its_command(self):
+        # Two one-way taps merged: the server's answers come before the commands they answer
+        # (their acknowledgement numbers cover the commands' bytes).
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            for command, answer in ((b"USER alice\r\n", b"+OK\r\n"),
+                                    (b"STAT\r\n", b"+OK 2 320\r\n"),
+                                    (b"NOOP\r\n", b"+OK\r\n")):
+                start, answered = w.seq[c], w.seq[s]
+                w.seq[c] += len(command)  # the answer acknowledges the command
+                w.packet(s, c, answer)
+                w.seq[s] = answered  # the command acknowledges what came before the answer
+                w.packet(c, s, command, seq=start)
+                w.seq[s] += len(answer)
+        path = synthetic("answer-first.pcap", build)
+        d = self.sweep(path)
+        # frames: 1-3 handshake, 4 greeting, 5 its ACK, then answer/command pairs 6/7, 8/9,
+        # 10/11. TCP calls the commands spurious retransmissions (their bytes were
+        # acknowledged) and gives them to no subdissector: the postdissector feeds them.
+        self.assertEqual(d.values("pop3.request.command"), ["USER", "STAT", "NOOP"])
+        self.assertEqual(d.values("pop3.reordered_from", frame=7), ["6"])
+        self.assertEqual(d.values("pop3.response_to", frame=7), ["7"])
+        self.assertEqual(d.values("pop3.response_in", frame=9), ["8"])
+        self.assertEqual(d.values("pop3.response.description", frame=9), ["2 320"])
+        self.assertFalse(d.has("pop3.anomaly.response_unexpected"))
+        info = self.info(path)
+        self.assertEqual(info[6], "[TCP ACKed unseen segment] S: (out of order, decoded later)")
+        self.assertTrue(info[7].endswith("C: USER alice | S: +OK (USER alice)"), info[7])
+
+    def test_fin_before_the_last_data(self):
+        # The client's FIN captured before its QUIT, the server's FIN before its answer: both
+        # act at their sequence position, so QUIT and its answer are decoded, then the end.
+        def build(w):
+            c, s = w.client, w.server
+            w.server_says(b"+OK ready\r\n")
+            w.packet(c, s, flags=0x11, seq=w.seq[c] + 6)  # FIN after "QUIT\r\n"
+            w.packet(c, s, b"QUIT\r\n")
+            w.seq[c] += 1
+            w.packet(s, c, flags=0x11, seq=w.seq[s] + 9)  # FIN after "+OK bye\r\n"
+            w.packet(s, c, b"+OK bye\r\n")
+            w.seq[s] += 1
+        d = self.sweep(synthetic("fin-first.pcap", build))
+        self.assertEqual(d.values("pop3.request.command"), ["QUIT"])
+        self.assertEqual(d.values("pop3.response.description"), ["ready", "bye"])
+        ends = d.frames_with("pop3.end")
+        self.assertEqual(ends, d.frames_with("pop3.response.description", "bye"))
+        self.assertEqual(d.values("pop3.end.unanswered"), ["0"])
+        self.assertFalse(d.has("pop3.anomaly.data_unterminated"))
 
     def test_line_split_over_three_segments(self):
         def build(w):
@@ -1235,18 +1292,21 @@ class ConnectionEndTest(unittest.TestCase):
 
     def test_errors_abort(self):
         d, ends = self.end(sample("errors-abort.pcapng"))
-        self.assertEqual(ends, [13, 26, 38])
+        # the end is where both directions are closed (or at the RST)
+        self.assertEqual(ends, [13, 28, 39])
         # RETR 5 (frame 12) reset by the client before any answer
         self.assertEqual(d.values("pop3.end.reason", frame=13), ["Reset by the client"])
         self.assertEqual(d.values("pop3.end.unanswered", frame=13), ["1"])
         self.assertEqual(d.values("pop3.end.unanswered_in", frame=13), ["12"])
         self.assertTrue(d.has("pop3.end.never_answered", frame=13))
-        # a partial last line ("STA" without line end), then FIN: decoded, never answered
-        self.assertEqual(d.values("pop3.request.command", frame=26), ["STA"])
-        self.assertEqual(d.values("pop3.end.unanswered_in", frame=26), ["26"])
+        # a partial last line ("STA" without line end, frame 25), then FIN: decoded at the
+        # end, never answered, named as frame 25's
+        self.assertEqual(d.values("pop3.request.command", frame=28), ["STA"])
+        self.assertEqual(d.values("pop3.end.unanswered_in", frame=28), ["25"])
         # USER answered, then the client closes: nothing to flag
-        self.assertEqual(d.values("pop3.end.unanswered", frame=38), ["0"])
-        self.assertFalse(d.has("_ws.expert", frame=38))
+        self.assertEqual(d.values("pop3.end.reason", frame=39), ["Closed by the client (FIN)"])
+        self.assertEqual(d.values("pop3.end.unanswered", frame=39), ["0"])
+        self.assertFalse(d.has("_ws.expert", frame=39))
 
     def test_normal_quit_raises_nothing(self):
         for name in ("curl-auth-plain.pcapng", "python-poplib-basics.pcapng",

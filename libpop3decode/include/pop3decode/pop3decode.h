@@ -1045,6 +1045,12 @@ POP3D_EXPORT int pop3d_tcp_end(pop3d_tcp* tcp, pop3d_event_callback event_callba
 POP3D_EXPORT int pop3d_tcp_ended(const pop3d_tcp* tcp) POP3D_NOEXCEPT;
 /* Stream offset of the next byte the session will get in a direction (0 for bad arguments). */
 POP3D_EXPORT uint64_t pop3d_tcp_offset(const pop3d_tcp* tcp, uint32_t direction) POP3D_NOEXCEPT;
+/* The stream offset of sequence number `seq` of a direction (read within 2^31 of the next
+ * expected byte), in *offset (may be NULL): 1, or 0 while that direction's origin is not fixed,
+ * when seq lies before it, or for bad arguments. A caller that knows the sequence number of a
+ * segment's first byte finds where a chunk of that segment lies within it. */
+POP3D_EXPORT int pop3d_tcp_stream_offset(const pop3d_tcp* tcp, uint32_t direction, uint32_t seq,
+                                         uint64_t* offset) POP3D_NOEXCEPT;
 /* Payload bytes waiting (0 for NULL). */
 POP3D_EXPORT size_t pop3d_tcp_buffered_bytes(const pop3d_tcp* tcp) POP3D_NOEXCEPT;
 /* Static name of a pop3d_tcp_notice ("tcp_retransmission", ...), or NULL. */

@@ -137,6 +137,10 @@ class TcpFollower {
   size_t buffered_bytes() const noexcept { return buffered_bytes_; }
   size_t buffered_segments() const noexcept { return buffered_segments_; }
   bool saw_syn(Direction d) const noexcept { return side(d).syn; }
+  // The stream offset of sequence number `seq` of a direction, read relative to the next
+  // expected byte (within 2^31 of it). False while the direction's origin is not fixed, or
+  // when `seq` lies before the origin.
+  bool stream_offset(Direction d, uint32_t seq, uint64_t* offset) const noexcept;
   const TcpOptions& options() const noexcept { return options_; }
 
  private:
