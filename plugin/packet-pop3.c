@@ -601,6 +601,13 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
             pop3d_tcp_free(conv->tcp);
             conv->tcp = NULL;
         }
+        /* No acknowledgement numbers come with decrypted bytes: the last ones no longer hold. */
+        if (conv->session) {
+            pop3d_session_set_peer_acked(conv->session, POP3D_CLIENT_TO_SERVER,
+                                         POP3D_PEER_ACK_UNKNOWN);
+            pop3d_session_set_peer_acked(conv->session, POP3D_SERVER_TO_CLIENT,
+                                         POP3D_PEER_ACK_UNKNOWN);
+        }
         conv->direct = TRUE;
     }
     /* Ended: only what later passes need stays (the per-frame records and the requests). */
