@@ -438,7 +438,8 @@ decode_one(pop3_codec_decoder *dec, pop3_codec_event *out)
         if (ev->offset < frame->base ||
             !frame_has(frame, ev->offset - frame->base, ev->line_length))
             return 0;
-        ev->line = frame->bytes + (ev->offset - frame->base);
+        /* A frame of no bytes may have no buffer: NULL + 0 is undefined in C. */
+        ev->line = frame->bytes ? frame->bytes + (ev->offset - frame->base) : NULL;
         break;
     case EF_LINE_PREFIX: {
         uint8_t *line;

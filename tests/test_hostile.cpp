@@ -206,6 +206,25 @@ TEST_CASE("a long pipeline of logins without answers stays bounded", "[hostile]"
   CHECK(overflows == 0);  // reported once, when the queue first overflowed
 }
 
+TEST_CASE("client gaps when the command queue is full keep it bounded", "[hostile]") {
+  Options options;
+  options.max_pending = 2;
+  Session session(options);
+  Watch watch;
+  feed(session, S, "+OK ready\r\n", watch);
+  feed(session, C, "STAT\r\nNOOP\r\n", watch);
+  CHECK(session.pending_commands() == 2);
+  // The lost client bytes may have held commands; the queue has no room to mark them.
+  watch.fed[static_cast<size_t>(C)] += 20;
+  session.gap(C, 10, watch);
+  feed(session, C, "LIST\r\n", watch);
+  session.gap(C, 10, watch);
+  CHECK(session.pending_commands() == 2);
+  // The two queued commands still get their answers in order.
+  feed(session, S, "+OK 1 2\r\n+OK\r\n", watch);
+  CHECK(session.pending_commands() == 0);
+}
+
 TEST_CASE("an endless CAPA answer keeps a bounded capability list", "[hostile]") {
   Session session;
   Watch watch;

@@ -516,6 +516,12 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
       pending_.back().full_ack_end = 0;
       return;
     }
+    if (pending_.size() >= options_.max_pending) {
+      // No room for the marker: the lost commands are read like overflowed ones.
+      if (!internals_->exchange) ++unqueued_commands_;
+      queue_overflowed_ = true;
+      return;
+    }
     Pending& lost = pending_.push_back();
     lost.lost = true;
     lost.offset = line_start;

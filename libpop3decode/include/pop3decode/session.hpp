@@ -120,6 +120,13 @@ class POP3D_EXPORT Session {
     return feed(direction, bytes, static_cast<EventHandler&>(handler));
   }
   template <typename F>
+  requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void gap(Direction direction,
+                                                                              uint64_t length,
+                                                                              F&& on_event) {
+    FunctionHandler<F> handler{on_event};
+    gap(direction, length, static_cast<EventHandler&>(handler));
+  }
+  template <typename F>
   requires(!std::is_base_of_v<EventHandler, std::remove_cvref_t<F>>) void finish(F&& on_event) {
     FunctionHandler<F> handler{on_event};
     finish(static_cast<EventHandler&>(handler));
