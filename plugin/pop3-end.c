@@ -198,15 +198,16 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 
     ti = proto_tree_add_item(tree, proto_pop3, tvb, 0, 0, ENC_NA);
     pop3_tree = proto_item_add_subtree(ti, ett_end_pop3);
+    /* the events that ending the session produced (first pass: ends it), then the end itself:
+     * the tree's order is the order of the expert items on every Wireshark version */
+    pop3_conv_end(conv, tvb, pinfo, tree, pop3_tree);
+    if (conv)
+        count_unanswered(rec, conv);
     end_item = proto_tree_add_string(pop3_tree, hf_end, tvb, 0, 0, rec->reason);
     proto_item_set_generated(end_item);
     end_tree = proto_item_add_subtree(end_item, ett_end);
     ti = proto_tree_add_string(end_tree, hf_end_reason, tvb, 0, 0, rec->reason);
     proto_item_set_generated(ti);
-    /* the events that ending the session produced (first pass: ends it) */
-    pop3_conv_end(conv, tvb, pinfo, tree, pop3_tree);
-    if (conv)
-        count_unanswered(rec, conv);
 
     ti = proto_tree_add_uint(end_tree, hf_end_unanswered, tvb, 0, 0, rec->unanswered);
     proto_item_set_generated(ti);

@@ -53,16 +53,27 @@ def golden_path(capture):
 
 
 def render(ts, capture):
-    args = ["-r", ts.capture(capture), "-2", "-Y", "pop3", "-T", "fields",
-            "-E", "header=y", "-E", "separator=/t", "-E", "quote=n",
-            "-E", "occurrence=a", "-E", "aggregator=|"]
+    common = ["-r", ts.capture(capture), "-2", "-Y", "pop3"]
     keys = os.path.splitext(capture)[0] + ".keys"
     if os.path.exists(keys):
-        args += ["-o", "tls.keylog_file:" + ts.capture(keys)]
+        common += ["-o", "tls.keylog_file:" + ts.capture(keys)]
+    args = common + ["-T", "fields", "-E", "header=y", "-E", "separator=/t", "-E", "quote=n",
+                     "-E", "occurrence=a", "-E", "aggregator=|"]
     for f in FIELDS:
         args += ["-e", f]
     # In the form Wireshark 4.0 prints, whichever version runs (see wsformat.py).
-    return wsformat.of(ts).fields(ts.run(args).stdout, FIELDS, header=True, aggregator="|")
+    text = wsformat.of(ts).fields(ts.run(args).stdout, FIELDS, header=True, aggregator="|")
+    # The Info column as the packet list shows it (the field lacks the postdissector's text
+    # from 4.4 on, see wsformat.py).
+    info = wsformat.info_rows(ts.run(common + wsformat.INFO_ARGS).stdout)
+    column = FIELDS.index("_ws.col.Info")
+    lines = text.split("\n")
+    for n, line in enumerate(lines[1:], 1):
+        cols = line.split("\t")
+        if len(cols) > column and cols[0]:
+            cols[column] = info[int(cols[0])]
+            lines[n] = "\t".join(cols)
+    return "\n".join(lines)
 
 
 def main():

@@ -135,14 +135,8 @@ def exported_names(path, extra=()):
 
 
 def info_column(path, extra=()):
-    """frame number -> Info column (two passes)."""
-    out = run(path, ["-2"] + list(extra) + ["-T", "fields", "-e", "frame.number",
-                                             "-e", "_ws.col.Info"]).stdout
-    rows = {}
-    for line in out.splitlines():
-        number, _, info = line.partition("\t")
-        rows[int(number)] = info
-    return rows
+    """frame number -> Info column as the packet list shows it (two passes)."""
+    return wsformat.info_rows(run(path, ["-2"] + list(extra) + wsformat.INFO_ARGS).stdout)
 
 
 def matching_frames(path, display_filter, two_pass=False):
@@ -724,10 +718,7 @@ class TcpEdgeCaseTest(unittest.TestCase):
         return pop3json.Decoded(two.stdout)
 
     def info(self, path, extra=()):
-        out = wsformat.of(tshark()).fields(
-            run(path, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info",
-                       "-Y", "pop3"] + list(extra)).stdout, ["frame.number", "_ws.col.Info"])
-        return dict((int(l.split("\t")[0]), l.split("\t", 1)[1]) for l in out.splitlines())
+        return wsformat.info_rows(run(path, ["-Y", "pop3"] + list(extra) + wsformat.INFO_ARGS).stdout)
 
     def test_retransmission_and_overlap(self):
         def build(w):
@@ -1368,9 +1359,8 @@ class ConnectionEndTest(unittest.TestCase):
         self.assertEqual(ends, answer)  # not the client's FIN: its QUIT was still unanswered
         self.assertEqual(d.values("pop3.end.unanswered"), ["0"])
         self.assertFalse(d.has("_ws.expert", frame=ends[0]))
-        info = run(path, ["-T", "fields", "-e", "_ws.col.Info", "-Y", "frame.number==%d" % ends[0]])
-        self.assertTrue(info.stdout.strip().endswith("S: +OK bye (QUIT) | POP3: Closed by the server (FIN)"),
-                        info.stdout)
+        info = info_column(path)[ends[0]]
+        self.assertTrue(info.endswith("S: +OK bye (QUIT) | POP3: Closed by the server (FIN)"), info)
 
 
 if __name__ == "__main__":

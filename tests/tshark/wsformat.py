@@ -8,12 +8,29 @@ dropped, a value that does not have the changed form is left as it is (and then 
   applies is read from the output itself or found by a probe (`escapes_backslashes`), not
   assumed from a version number.
 - `-G protocols`: 4.4 on prints three more columns (enabled, enabled by default, can be toggled).
+- `-e _ws.col.Info`: 4.4 on makes the column fields before it calls the postdissectors, so the
+  field lacks what a postdissector adds to the Info column (the plugin's "POP3: Closed by ..."
+  on the frame that ends a connection); the packet list shows it. Tests read the Info column as
+  the packet list shows it, on every version: `INFO_ARGS` and `info_rows`.
 """
 import os
 
 import pcapwriter
 
 _BOOLEAN_TEXT = {"True": "1", "False": "0"}
+
+# tshark arguments that print each frame's number and Info column as the packet list shows them.
+INFO_ARGS = ["-T", "tabs", "-o", 'gui.column.format:"No.","%m","Info","%i"']
+
+
+def info_rows(text):
+    """{frame number: Info column} from the output of tshark run with INFO_ARGS."""
+    rows = {}
+    for line in text.splitlines():
+        number, _, info = line.partition("\t")
+        if number.strip():
+            rows[int(number)] = info
+    return rows
 
 
 class Format:
