@@ -1300,25 +1300,20 @@ tap_credentials(show_ctx *sc, const pop3d_event *ev)
     tap_credential_t *auth;
     pop3_request *req;
     GString *info;
+    const char *name;
 
-    /* OAUTHBEARER and EXTERNAL name the user only as the authorization identity */
-    if (!user || user->text_length == 0)
-        user = authzid;
-    if (!user || user->text_length == 0 || credentials_tap < 0 ||
-        !have_tap_listener(credentials_tap))
+    if (credentials_tap < 0 || !have_tap_listener(credentials_tap))
+        return;
+    name = pop3_login_name(pinfo->pool, user && user->text_length ? item_string(pinfo, user) : NULL,
+                           authzid && authzid->text_length ? item_string(pinfo, authzid) : NULL);
+    if (!name)
         return;
     auth = wmem_new0(pinfo->pool, tap_credential_t);
     req = conv_request(sc->chunk->conv, ev->request_id, FALSE);
     auth->num = pinfo->num;
     auth->username_num = req && req->request_frame ? req->request_frame : pinfo->num;
     auth->password_hf_id = pass ? (guint)hf_field[POP3D_FIELD_AUTH_PASSWORD] : 0;
-    auth->username = item_string(pinfo, user);
-    /* A master-user login: who proved the credentials, as whom (whose mailbox is open). */
-    if (authzid && authzid != user && authzid->text_length &&
-        (authzid->text_length != user->text_length ||
-         memcmp(authzid->text, user->text, user->text_length) != 0))
-        auth->username = wmem_strdup_printf(pinfo->pool, "%s as %s", auth->username,
-                                            item_string(pinfo, authzid));
+    auth->username = wmem_strdup(pinfo->pool, name);
     auth->proto = "POP3";
     info = g_string_new(NULL);
     g_string_append(info, method ? item_string(pinfo, method) : "login");

@@ -22,6 +22,11 @@ void pop3_tap_register(void);
 void pop3_tap_queue(packet_info *pinfo, const pop3d_event *ev, guint32 request_frame,
                     const nstime_t *request_time);
 void pop3_stats_tree_register(void);
+/* Who logged in, as the credentials tap and the statistics name them: the authentication
+ * identity, "admin as alice" when it opened another user's mailbox (authorization identity
+ * alice), or only the authorization identity (OAUTHBEARER, EXTERNAL); NULL when neither is
+ * known. Empty strings count as unknown. */
+const char *pop3_login_name(wmem_allocator_t *scope, const char *authcid, const char *authzid);
 
 /* pop3-end.c: the end of the connection (postdissector on TCP FIN/RST) */
 void pop3_end_register(int proto_pop3);

@@ -41,6 +41,18 @@ event_text(packet_info *pinfo, const pop3d_event *ev, guint32 field)
     return NULL;
 }
 
+const char *
+pop3_login_name(wmem_allocator_t *scope, const char *authcid, const char *authzid)
+{
+    if (authcid && !*authcid)
+        authcid = NULL;
+    if (authzid && !*authzid)
+        authzid = NULL;
+    if (authcid && authzid && strcmp(authcid, authzid) != 0)
+        return wmem_strdup_printf(scope, "%s as %s", authcid, authzid);
+    return authcid ? authcid : authzid;
+}
+
 void
 pop3_tap_queue(packet_info *pinfo, const pop3d_event *ev, guint32 request_frame,
                const nstime_t *request_time)
@@ -79,9 +91,8 @@ pop3_tap_queue(packet_info *pinfo, const pop3d_event *ev, guint32 request_frame,
     case POP3D_EVENT_AUTH_RESULT:
         info->auth_method = event_text(pinfo, ev, POP3D_FIELD_AUTH_METHOD);
         info->auth_result = event_text(pinfo, ev, POP3D_FIELD_AUTH_RESULT);
-        info->user = event_text(pinfo, ev, POP3D_FIELD_AUTH_USERNAME);
-        if (!info->user) /* OAUTHBEARER and EXTERNAL name the user only this way */
-            info->user = event_text(pinfo, ev, POP3D_FIELD_AUTH_AUTHZID);
+        info->user = pop3_login_name(pinfo->pool, event_text(pinfo, ev, POP3D_FIELD_AUTH_USERNAME),
+                                     event_text(pinfo, ev, POP3D_FIELD_AUTH_AUTHZID));
         break;
     default: break;
     }
@@ -153,7 +164,8 @@ pop3_stats_tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _
         tick_stat_node(st, info->auth_result ? info->auth_result : "(unknown)", node, FALSE);
         if (info->user) {
             tick_stat_node(st, st_users, 0, FALSE);
-            tick_stat_node(st, info->user, st_node_users, FALSE);
+            node = tick_stat_node(st, info->user, st_node_users, TRUE);
+            tick_stat_node(st, info->auth_result ? info->auth_result : "(unknown)", node, FALSE);
         }
         return TAP_PACKET_REDRAW;
     }
