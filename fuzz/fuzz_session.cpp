@@ -33,17 +33,18 @@
 
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/session.hpp"
+#include "session_fuzz.hpp"
 #include "vector_runner.hpp"
 
 namespace {
 
 using namespace pop3decode;
 
-constexpr std::string_view separator = "\xff\xfe";
-constexpr std::array<size_t, 4> max_lines{65536, 64, 200, 1024};
-constexpr std::array<size_t, 4> max_pendings{4096, 1, 3, 32};
-constexpr std::array<size_t, 16> chunk_sizes{
-    0, 1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 64, 100, 255, 256, 1460};  // 0: the whole payload at once
+using pop3fuzz::chunk_sizes;
+using pop3fuzz::line_event;
+using pop3fuzz::max_lines;
+using pop3fuzz::max_pendings;
+using pop3fuzz::separator;
 
 enum class Kind { data, gap, password, clone };
 
@@ -105,20 +106,6 @@ struct Stream {
 bool inside(std::string_view part, std::string_view whole) {
   return part.empty() ||
          (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
-}
-
-bool line_event(EventKind k) {
-  switch (k) {
-    case EventKind::greeting:
-    case EventKind::command:
-    case EventKind::status:
-    case EventKind::data_line:
-    case EventKind::data_end:
-    case EventKind::sasl_server:
-    case EventKind::sasl_client:
-    case EventKind::unparsed: return true;
-    default: return false;
-  }
 }
 
 volatile uint8_t sink;
@@ -248,84 +235,26 @@ class Checker final : public EventHandler {
 
 // The C ABI's events as C++ events, so that the same checks and dumps apply.
 int c_callback(void* user, const pop3d_event* ev) {
-  auto* handler = static_cast<EventHandler*>(user);
   // Every id the C ABI hands out names a row of its tables.
   CHECK(pop3d_event_kind_name(ev->kind) != nullptr);
   CHECK(ev->command == 0 || pop3d_command_name(ev->command) != nullptr);
-  std::vector<Item> items(ev->item_count);
   for (size_t i = 0; i < ev->item_count; ++i) {
-    const pop3d_item& it = ev->items[i];
-    CHECK(pop3d_field_name(it.field) != nullptr && pop3d_field_description(it.field) != nullptr);
-    CHECK(pop3d_field_type_of(it.field) >= 0);
-    items[i] = Item{static_cast<Field>(it.field),
-                    it.parent,
-                    it.source,
-                    it.flags,
-                    it.offset,
-                    it.length,
-                    it.number,
-                    std::string_view(reinterpret_cast<const char*>(it.text), it.text_length),
-                    static_cast<FieldType>(it.type)};
+    const uint32_t field = ev->items[i].field;
+    CHECK(pop3d_field_name(field) != nullptr && pop3d_field_description(field) != nullptr);
+    CHECK(pop3d_field_type_of(field) >= 0);
   }
-  std::vector<Buffer> buffers(ev->buffer_count);
-  for (size_t i = 0; i < ev->buffer_count; ++i) {
-    const pop3d_buffer& b = ev->buffers[i];
-    buffers[i] = Buffer{std::string_view(reinterpret_cast<const char*>(b.data), b.length),
-                        b.origin_offset, b.origin_length};
-  }
-  std::vector<AnomalyHit> hits(ev->anomaly_count);
   for (size_t i = 0; i < ev->anomaly_count; ++i) {
     const uint32_t anomaly = ev->anomalies[i].anomaly;
     CHECK(pop3d_anomaly_name(anomaly) != nullptr && pop3d_anomaly_description(anomaly) != nullptr);
     CHECK(pop3d_anomaly_severity(anomaly) >= 0 && pop3d_anomaly_group_of(anomaly) >= 0);
-    hits[i] = AnomalyHit{static_cast<Anomaly>(ev->anomalies[i].anomaly), ev->anomalies[i].offset,
-                         ev->anomalies[i].length};
   }
-  Event e;
-  e.kind = static_cast<EventKind>(ev->kind);
-  e.direction = static_cast<Direction>(ev->direction);
-  e.offset = ev->offset;
-  e.length = ev->length;
-  e.line = std::string_view(reinterpret_cast<const char*>(ev->line), ev->line_length);
-  e.data = std::string_view(reinterpret_cast<const char*>(ev->data), ev->data_length);
-  e.request_id = ev->request_id;
-  e.command = static_cast<Command>(ev->command);
-  e.piece = ev->piece;
-  e.items = items;
-  e.buffers = buffers;
-  e.anomalies = hits;
-  e.flags = ev->flags;
-  Transaction t;
-  if (const pop3d_transaction* c = ev->transaction) {
-    auto text = [](const uint8_t* p, size_t n) {
-      return std::string_view(reinterpret_cast<const char*>(p), n);
-    };
-    CHECK(pop3d_indicator_name(c->indicator) != nullptr);
-    CHECK(pop3d_response_code_name(c->response_code) != nullptr);
-    CHECK(pop3d_auth_result_name(c->auth_result) != nullptr);
-    t.request_id = c->request_id;
-    t.command = static_cast<Command>(c->command);
-    t.flags = c->flags;
-    t.command_offset = c->command_offset;
-    t.response_offset = c->response_offset;
-    t.message = c->message;
-    t.lines = c->lines;
-    t.argument = text(c->argument, c->argument_length);
-    t.indicator = static_cast<Indicator>(c->indicator);
-    t.response_code = static_cast<ResponseCode>(c->response_code);
-    t.code = text(c->code, c->code_length);
-    t.description = text(c->description, c->description_length);
-    t.announced_octets = c->announced_octets;
-    t.data_octets = c->data_octets;
-    t.data_lines = c->data_lines;
-    t.auth_result = static_cast<AuthResult>(c->auth_result);
-    t.sasl_steps = c->sasl_steps;
-    t.mechanism = text(c->mechanism, c->mechanism_length);
-    t.authcid = text(c->authcid, c->authcid_length);
-    t.authzid = text(c->authzid, c->authzid_length);
-    e.transaction = &t;
+  if (const pop3d_transaction* t = ev->transaction) {
+    CHECK(pop3d_indicator_name(t->indicator) != nullptr);
+    CHECK(pop3d_response_code_name(t->response_code) != nullptr);
+    CHECK(pop3d_auth_result_name(t->auth_result) != nullptr);
   }
-  handler->on_event(e);
+  static thread_local pop3fuzz::CEventView view;
+  static_cast<EventHandler*>(user)->on_event(view.convert(*ev));
   return 0;
 }
 

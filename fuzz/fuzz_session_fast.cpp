@@ -30,16 +30,17 @@
 
 #include "pop3decode/pop3decode.h"
 #include "pop3decode/session.hpp"
+#include "session_fuzz.hpp"
 
 namespace {
 
 using namespace pop3decode;
 
-constexpr std::string_view separator = "\xff\xfe";
-constexpr std::array<size_t, 4> max_lines{65536, 64, 200, 1024};
-constexpr std::array<size_t, 4> max_pendings{4096, 1, 3, 32};
-constexpr std::array<size_t, 16> chunk_sizes{
-    0, 1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 64, 100, 255, 256, 1460};  // 0: the whole payload at once
+using pop3fuzz::chunk_sizes;
+using pop3fuzz::line_event;
+using pop3fuzz::max_lines;
+using pop3fuzz::max_pendings;
+using pop3fuzz::separator;
 
 constexpr size_t small_chunks_up_to = 128;
 
@@ -58,20 +59,6 @@ struct Stream {
   std::string bytes;
   uint64_t gap_end = 0;
 };
-
-bool line_event(EventKind k) {
-  switch (k) {
-    case EventKind::greeting:
-    case EventKind::command:
-    case EventKind::status:
-    case EventKind::data_line:
-    case EventKind::data_end:
-    case EventKind::sasl_server:
-    case EventKind::sasl_client:
-    case EventKind::unparsed: return true;
-    default: return false;
-  }
-}
 
 class Checker final : public EventHandler {
  public:
@@ -129,44 +116,8 @@ class Checker final : public EventHandler {
 
 int c_callback(void* user, const pop3d_event* ev) {
   // The C ABI's event, checked through the same C++ view.
-  static thread_local std::vector<Item> items;
-  static thread_local std::vector<Buffer> buffers;
-  static thread_local std::vector<AnomalyHit> hits;
-  items.resize(ev->item_count);
-  for (size_t i = 0; i < ev->item_count; ++i) {
-    const pop3d_item& it = ev->items[i];
-    items[i] = Item{static_cast<Field>(it.field),
-                    it.parent,
-                    it.source,
-                    it.flags,
-                    it.offset,
-                    it.length,
-                    it.number,
-                    std::string_view(reinterpret_cast<const char*>(it.text), it.text_length)};
-  }
-  buffers.resize(ev->buffer_count);
-  for (size_t i = 0; i < ev->buffer_count; ++i)
-    buffers[i] = Buffer{
-        std::string_view(reinterpret_cast<const char*>(ev->buffers[i].data), ev->buffers[i].length),
-        ev->buffers[i].origin_offset, ev->buffers[i].origin_length};
-  hits.resize(ev->anomaly_count);
-  for (size_t i = 0; i < ev->anomaly_count; ++i)
-    hits[i] = AnomalyHit{static_cast<Anomaly>(ev->anomalies[i].anomaly), ev->anomalies[i].offset,
-                         ev->anomalies[i].length};
-  Event e;
-  e.kind = static_cast<EventKind>(ev->kind);
-  e.direction = static_cast<Direction>(ev->direction);
-  e.offset = ev->offset;
-  e.length = ev->length;
-  e.line = std::string_view(reinterpret_cast<const char*>(ev->line), ev->line_length);
-  e.data = std::string_view(reinterpret_cast<const char*>(ev->data), ev->data_length);
-  e.request_id = ev->request_id;
-  e.command = static_cast<Command>(ev->command);
-  e.piece = ev->piece;
-  e.items = items;
-  e.buffers = buffers;
-  e.anomalies = hits;
-  static_cast<EventHandler*>(user)->on_event(e);
+  static thread_local pop3fuzz::CEventView view;
+  static_cast<EventHandler*>(user)->on_event(view.convert(*ev));
   return 0;
 }
 

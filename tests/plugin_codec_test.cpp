@@ -104,12 +104,7 @@ int collect(void* user_data, const pop3d_event* ev) {
 
 void replay_vector(const std::filesystem::path& path, size_t piece, Coverage& cov) {
   pop3test::Vector v = pop3test::load_vector(path.string());
-  pop3d_options options;
-  pop3d_options_init(&options);
-  options.max_line = v.options.max_line;
-  options.max_pending = v.options.max_pending;
-  options.mid_stream = v.options.mid_stream;
-  options.implicit_tls = v.options.implicit_tls;
+  const pop3d_options options = pop3test::c_options(v);
   pop3d_session* session = pop3d_session_new(&options);
   for (const auto& [user, password] : v.passwords)
     pop3d_session_add_password(session, user.data(), user.size(), password.data(), password.size());

@@ -93,12 +93,7 @@ int stopping_callback(void* user_data, const pop3d_event* event) {
 // Replays a vector through the C ABI, going on after every stop as pop3decode.h says.
 // Returns false when a call returned something else than OK or CALLBACK.
 bool replay_c(const pop3test::Vector& v, StopRun& run) {
-  pop3d_options options;
-  pop3d_options_init(&options);
-  options.max_line = v.options.max_line;
-  options.max_pending = v.options.max_pending;
-  options.mid_stream = v.options.mid_stream;
-  options.implicit_tls = v.options.implicit_tls;
+  const pop3d_options options = pop3test::c_options(v);
   pop3d_session* session = pop3d_session_new(&options);
   bool ok = session != nullptr;
   for (const auto& [user, password] : v.passwords)

@@ -70,26 +70,7 @@ void replay(const pop3test::Vector& v, const std::vector<size_t>& cuts, uint32_t
             DataRecorder& rec) {
   Options options = v.options;
   options.wanted_events = wanted;
-  Session session(options);
-  for (const auto& [user, password] : v.passwords) session.add_password(user, password);
-  size_t global = 0, next_cut = 0;
-  for (const pop3test::Chunk& chunk : v.chunks) {
-    if (chunk.gap) {
-      session.gap(chunk.direction, chunk.gap, rec);
-      continue;
-    }
-    size_t start = 0;
-    while (next_cut < cuts.size() && cuts[next_cut] <= global) ++next_cut;
-    while (next_cut < cuts.size() && cuts[next_cut] < global + chunk.bytes.size()) {
-      const size_t at = cuts[next_cut] - global;
-      session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start, at - start), rec);
-      start = at;
-      ++next_cut;
-    }
-    session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start), rec);
-    global += chunk.bytes.size();
-  }
-  session.finish(rec);
+  pop3test::replay_into(v, options, cuts, rec);
 }
 
 constexpr uint32_t chunks_only = event_bit(EventKind::data_chunk) |

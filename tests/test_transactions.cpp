@@ -80,27 +80,8 @@ std::string transactions_of(const pop3test::Vector& v, const std::vector<size_t>
                             uint32_t wanted) {
   Options options = v.options;
   options.wanted_events = wanted;
-  Session session(options);
-  for (const auto& [user, password] : v.passwords) session.add_password(user, password);
   TransactionDump rec;
-  size_t global = 0, next_cut = 0;
-  for (const pop3test::Chunk& chunk : v.chunks) {
-    if (chunk.gap) {
-      session.gap(chunk.direction, chunk.gap, rec);
-      continue;
-    }
-    size_t start = 0;
-    while (next_cut < cuts.size() && cuts[next_cut] <= global) ++next_cut;
-    while (next_cut < cuts.size() && cuts[next_cut] < global + chunk.bytes.size()) {
-      const size_t at = cuts[next_cut] - global;
-      session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start, at - start), rec);
-      start = at;
-      ++next_cut;
-    }
-    session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start), rec);
-    global += chunk.bytes.size();
-  }
-  session.finish(rec);
+  pop3test::replay_into(v, options, cuts, rec);
   return rec.out.str();
 }
 

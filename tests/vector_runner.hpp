@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "pop3decode/pop3decode.h"
 #include "pop3decode/session.hpp"
 
 namespace pop3test {
@@ -256,30 +257,50 @@ class Recorder final : public pop3decode::EventHandler {
   bool merging_ = false;
 };
 
-// Feeds the chunks, each cut at the given global byte positions (sorted), then finishes.
-inline std::string replay(const Vector& v, const std::vector<size_t>& cuts) {
-  pop3decode::Session session(v.options);
+// Feeds the vector's chunks to a session made with `options` (and the vector's passwords),
+// each chunk cut at the given global byte positions (sorted), then finishes; events go to
+// `handler`.
+inline void replay_into(const Vector& v, const pop3decode::Options& options,
+                        const std::vector<size_t>& cuts, pop3decode::EventHandler& handler) {
+  pop3decode::Session session(options);
   for (const auto& [user, password] : v.passwords) session.add_password(user, password);
-  Recorder rec;
   size_t global = 0;
   size_t next_cut = 0;
   for (const Chunk& chunk : v.chunks) {
     if (chunk.gap) {
-      session.gap(chunk.direction, chunk.gap, rec);
+      session.gap(chunk.direction, chunk.gap, handler);
       continue;
     }
     size_t start = 0;
     while (next_cut < cuts.size() && cuts[next_cut] <= global) ++next_cut;
     while (next_cut < cuts.size() && cuts[next_cut] < global + chunk.bytes.size()) {
       size_t at = cuts[next_cut] - global;
-      session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start, at - start), rec);
+      session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start, at - start),
+                   handler);
       start = at;
       ++next_cut;
     }
-    session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start), rec);
+    session.feed(chunk.direction, std::string_view(chunk.bytes).substr(start), handler);
     global += chunk.bytes.size();
   }
-  session.finish(rec);
+  session.finish(handler);
+}
+
+// The vector's options for the C ABI.
+inline pop3d_options c_options(const Vector& v) {
+  pop3d_options options;
+  pop3d_options_init(&options);
+  options.max_line = v.options.max_line;
+  options.max_pending = v.options.max_pending;
+  options.mid_stream = v.options.mid_stream;
+  options.implicit_tls = v.options.implicit_tls;
+  return options;
+}
+
+// The event dump of a replay with the vector's own options.
+inline std::string replay(const Vector& v, const std::vector<size_t>& cuts) {
+  Recorder rec;
+  replay_into(v, v.options, cuts, rec);
   return rec.str();
 }
 
