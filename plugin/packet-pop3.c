@@ -151,10 +151,11 @@ typedef struct pop3_request {
     guint32 request_frame;
     guint32 response_frame;
     guint32 data_end_frame; /* where the multi-line answer ends (0: not seen) */
-    nstime_t request_time;
-    const char *label; /* the command as the Info column names it ("RETR 2"); file scope */
-    guint64 announced; /* the +OK's octet count */
     gboolean has_announced;
+    nstime_t request_time;
+    const char *label; /* the command as the Info column names it ("RETR 2"): file scope, or
+                        * the library's static name of a command sent without argument */
+    guint64 announced; /* the +OK's octet count */
 } pop3_request;
 
 typedef struct pop3_conv {
@@ -176,7 +177,11 @@ typedef struct pop3_conv {
     address server_addr;
     guint32 server_port;
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
-    wmem_array_t *requests; /* pop3_request, index request_id - 1 */
+    pop3_request *requests; /* index request_id - 1; file scope, trimmed to request_count
+                             * when the session ends */
+    guint32 request_count;
+    guint32 request_capacity;
+    gboolean end_decided; /* pop3-end.c has recorded the connection's end */
     gboolean failed;
     guint32 data_lines;    /* lines of the multi-line answer in progress (first pass) */
     const char *last_user; /* file scope; shared by the chunks while it stays the same */
@@ -305,22 +310,37 @@ part_begin(feed_ctx *ctx, guint32 direction, guint64 base, guint32 tag)
 static pop3_request *
 conv_request(pop3_conv *conv, guint64 request_id, gboolean create)
 {
-    guint count;
-
     if (request_id == 0 || request_id > G_MAXUINT32)
         return NULL;
-    count = wmem_array_get_count(conv->requests);
-    if (request_id > count) {
-        pop3_request blank;
+    if (request_id > conv->request_count) {
+        guint32 count = (guint32)request_id;
         if (!create)
             return NULL;
-        memset(&blank, 0, sizeof blank);
-        while (count < request_id) {
-            wmem_array_append_one(conv->requests, blank);
-            count++;
+        if (count > conv->request_capacity) {
+            guint32 capacity = conv->request_capacity ? conv->request_capacity : 8;
+            while (capacity < count)
+                capacity = capacity > G_MAXUINT32 / 2 ? count : capacity * 2;
+            conv->requests = (pop3_request *)wmem_realloc(wmem_file_scope(), conv->requests,
+                                                          (size_t)capacity * sizeof(pop3_request));
+            conv->request_capacity = capacity;
         }
+        memset(conv->requests + conv->request_count, 0,
+               (size_t)(count - conv->request_count) * sizeof(pop3_request));
+        conv->request_count = count;
     }
-    return (pop3_request *)wmem_array_index(conv->requests, (guint)(request_id - 1));
+    return &conv->requests[request_id - 1];
+}
+
+/* Once no command can come: the requests take only the room they use. */
+static void
+conv_requests_trim(pop3_conv *conv)
+{
+    if (conv->request_capacity > conv->request_count) {
+        /* size 0 frees it and gives NULL */
+        conv->requests = (pop3_request *)wmem_realloc(
+            wmem_file_scope(), conv->requests, (size_t)conv->request_count * sizeof(pop3_request));
+        conv->request_capacity = conv->request_count;
+    }
 }
 
 static const pop3d_item *
@@ -373,6 +393,17 @@ command_label(wmem_allocator_t *scope, const pop3d_event *ev)
     return param ? wmem_strdup_printf(scope, "%s %s", verb, param) : verb;
 }
 
+/* The label kept with a request for the whole file: built in the frame's pool and copied at its
+ * length, or the library's static name when that is what it is ("STAT", "QUIT"). */
+static const char *
+command_label_kept(packet_info *pinfo, const pop3d_event *ev)
+{
+    const char *label = command_label(pinfo->pool, ev);
+    const char *name = pop3d_command_name(ev->command);
+
+    return name && strcmp(label, name) == 0 ? name : wmem_strdup(wmem_file_scope(), label);
+}
+
 static int
 feed_callback(void *user_data, const pop3d_event *ev)
 {
@@ -392,7 +423,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
         if (req && req->request_frame == 0) {
             req->request_frame = ctx->tag;
             req->request_time = tag_time(ctx);
-            req->label = command_label(wmem_file_scope(), ev);
+            req->label = command_label_kept(ctx->pinfo, ev);
         }
         break;
     }
@@ -500,7 +531,6 @@ get_conv(packet_info *pinfo, gboolean from_tls)
     copy_address_wmem(wmem_file_scope(), &conv->server_addr,
                       server_is_dst ? &pinfo->dst : &pinfo->src);
     conv->server_port = server_is_dst ? pinfo->destport : pinfo->srcport;
-    conv->requests = wmem_array_new(wmem_file_scope(), sizeof(pop3_request));
 
     pop3d_options_init(&options);
     options.max_line = pref_max_line < 64 ? 64 : pref_max_line;
@@ -558,9 +588,10 @@ feed_ctx_init(feed_ctx *ctx, pop3_conv *conv, packet_info *pinfo, tvbuff_t *tvb)
     ctx->messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
 }
 
-/* After the library calls of one frame: the parts, the session user, failure and end. */
+/* After the library calls of one frame: the parts, the session user, failure and end. Without
+ * `always`, a call that produced nothing (no part, no failure) leaves no record: NULL. */
 static pop3_chunk *
-feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
+feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp, gboolean always)
 {
     pop3_conv *conv = ctx->conv;
     pop3_chunk *head;
@@ -568,15 +599,16 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
     part_close(ctx);
     g_array_free(ctx->messages, TRUE);
     head = ctx->head;
-    if (!head) {
+    if (!head && (always || rc != POP3D_OK)) {
         head = wmem_new0(wmem_file_scope(), pop3_chunk);
         head->conv = conv;
         head->base = G_MAXUINT64;
         head->tag = ctx->pinfo->num;
         head->direction = (guint8)frame_direction(ctx->pinfo, conv);
     }
-    head->fed_from = ctx->retransmitted;
-    if (rc == POP3D_OK && conv->session) {
+    if (head)
+        head->fed_from = ctx->retransmitted;
+    if (head && rc == POP3D_OK && conv->session) {
         /* the session user as the library has it after this frame; one copy while unchanged */
         size_t user_length = 0;
         const char *user = pop3d_session_user(conv->session, &user_length);
@@ -614,6 +646,7 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
     if (conv->finish_frame && !conv->ended) {
         conv->ended = TRUE;
         pop3_conv_free_session(conv);
+        conv_requests_trim(conv);
     }
     return head;
 }
@@ -646,7 +679,7 @@ build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean 
     }
     if (rc == POP3D_OK && reported > captured)
         rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
-    return feed_ctx_done(&ctx, rc, from_tcp);
+    return feed_ctx_done(&ctx, rc, from_tcp, TRUE);
 }
 
 static int
@@ -725,7 +758,7 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
 {
     pop3d_tcp_options options;
     conversation_t *conversation;
-    const syn_record *syn;
+    syn_record *syn;
     guint i;
 
     if (conv->tcp || conv->direct || conv->ended || !conv->session)
@@ -739,7 +772,7 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
         return NULL;
     conv->held_times = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     conversation = find_conversation_pinfo(pinfo, 0);
-    syn = conversation && syns ? (const syn_record *)wmem_map_lookup(syns, conversation) : NULL;
+    syn = conversation && syns ? (syn_record *)wmem_map_remove(syns, conversation) : NULL;
     for (i = 0; syn && i < 2; i++) {
         pop3d_tcp_segment seg;
         if (!syn->seen[i])
@@ -751,6 +784,9 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
         seg.tag = syn->frame[i];
         pop3d_tcp_add(conv->tcp, &seg, NULL, NULL, NULL);
     }
+    /* the follower has it now (it is created once per conversation) */
+    if (syn)
+        wmem_free(wmem_file_scope(), syn);
     return conv->tcp;
 }
 
@@ -854,7 +890,7 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
         ctx.head->direction = (guint8)ctx.tvb_dir;
         ctx.head->flags |= CHUNK_RETRANSMISSION;
     }
-    return feed_ctx_done(&ctx, rc, from_tcp);
+    return feed_ctx_done(&ctx, rc, from_tcp, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1843,12 +1879,11 @@ pop3_conv_from_server(const pop3_conv *conv, const packet_info *pinfo)
 guint32
 pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames)
 {
-    guint count = conv->requests ? wmem_array_get_count(conv->requests) : 0;
     guint32 n = 0;
-    guint i;
+    guint32 i;
 
-    for (i = 0; i < count; i++) {
-        const pop3_request *req = (const pop3_request *)wmem_array_index(conv->requests, i);
+    for (i = 0; i < conv->request_count; i++) {
+        const pop3_request *req = &conv->requests[i];
         if (req->request_frame && !req->response_frame) {
             if (n < max_frames)
                 frames[n] = req->request_frame;
@@ -1922,6 +1957,18 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
 }
 
 gboolean
+pop3_conv_end_decided(const pop3_conv *conv)
+{
+    return conv->end_decided;
+}
+
+void
+pop3_conv_set_end_decided(pop3_conv *conv)
+{
+    conv->end_decided = TRUE;
+}
+
+gboolean
 pop3_conv_direct(const pop3_conv *conv)
 {
     return conv->direct;
@@ -1965,7 +2012,6 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
     pop3_conv *conv;
     feed_ctx ctx;
     pop3_chunk *head;
-    gboolean produced;
     int rc;
 
     if (PINFO_FD_VISITED(pinfo))
@@ -2003,9 +2049,8 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
         rc = feed_segment(&ctx, flags, seq, ack, payload, length);
     else
         rc = feed_segment(&ctx, flags, seq + length, ack, NULL, 0);
-    produced = ctx.head != NULL || rc != POP3D_OK;
-    head = feed_ctx_done(&ctx, rc, TRUE);
-    if (produced)
+    head = feed_ctx_done(&ctx, rc, TRUE, FALSE);
+    if (head)
         p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, head);
 }
 
