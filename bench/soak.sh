@@ -2,8 +2,9 @@
 # Soak: one large generated capture (>= 1 GB of frames, thousands of sessions) through tshark
 # with the plugin, with the built-in `pop` dissector and with POP3 disabled (the TCP floor);
 # then captures of N and 2N empty-mailbox sessions, to measure what a finished session leaves
-# behind. Prints wall and CPU seconds and peak RSS (/usr/bin/time) of each run. Figures and
-# commands: bench/README.md, "Soak".
+# behind. Prints wall and CPU seconds and peak RSS (/usr/bin/time) of each run, then, per
+# configuration, the bytes a finished session keeps: (2N - N growth - the floor's growth) / N.
+# Figures and commands: bench/README.md, "Soak".
 #
 #   bench/soak.sh PLUGIN.so [CAPTURE_DIR]
 #
@@ -81,3 +82,18 @@ done
 wait
 printf '%-16s %-6s %-8s %9s %9s %11s\n' capture pass config wall_s cpu_s max_rss_kb
 for r in $runs; do cat "$work/$r.line"; done
+
+# What a finished session leaves behind: the growth of peak RSS from N to 2N sessions, less the
+# floor's growth (TCP's own per-conversation state), per added session (time's %M is KiB).
+rss() { [ -s "$work/$1.line" ] && awk '{print $6}' "$work/$1.line"; }
+for pass in $passes; do
+  fn=$(rss "sessions-n:$pass:floor") fn2=$(rss "sessions-2n:$pass:floor")
+  if [ -z "$fn" ] || [ -z "$fn2" ]; then continue; fi
+  for config in $configs; do
+    [ "$config" = floor ] && continue
+    a=$(rss "sessions-n:$pass:$config") b=$(rss "sessions-2n:$pass:$config")
+    if [ -z "$a" ] || [ -z "$b" ]; then continue; fi
+    printf 'per finished session, %s pass, %s: %s bytes\n' "$pass" "$config" \
+      "$(( ((b - a) - (fn2 - fn)) * 1024 / n ))"
+  done
+done

@@ -9,13 +9,14 @@
  * How later passes see the same events as the first one
  * ----------------------------------------------------
  * Only the first (in-order) pass feeds the session. What each dissector call produced is kept in
- * a compact per-call record (pop3_chunk, file scope): the events are serialised with variable-
- * length integers, and every byte string that can be found again in the frame's own tvb (the
- * line, and item values that are slices of it or of a decoded SASL buffer) is stored as a
- * reference, not a copy. A plain data line of a mail body costs about ten bytes. Every pass,
- * the first included, decodes that record and builds the tree from it, so the trees are
- * identical however often and in whatever order frames are dissected. The record format and
- * its codec are in event-codec.c (plain C, tested and fuzzed without Wireshark).
+ * a compact per-call record (pop3_record: one file-scope allocation per call, none for a call
+ * that produced nothing): the events are serialised with variable-length integers, and every
+ * byte string that can be found again in the frame's own tvb (the line, and item values that
+ * are slices of it or of a decoded SASL buffer) is stored as a reference, not a copy. A plain
+ * data line of a mail body costs about ten bytes. Every pass, the first included, decodes that
+ * record and builds the tree from it, so the trees are identical however often and in whatever
+ * order frames are dissected. The event format and its codec are in event-codec.c (plain C,
+ * tested and fuzzed without Wireshark).
  *
  * The alternative, a pop3d_session_clone() saved before each frame and replayed in later
  * passes, costs a whole session state (buffers, capability list, pending commands, SASL state)
@@ -151,10 +152,11 @@ typedef struct pop3_request {
     guint32 request_frame;
     guint32 response_frame;
     guint32 data_end_frame; /* where the multi-line answer ends (0: not seen) */
-    nstime_t request_time;
-    const char *label; /* the command as the Info column names it ("RETR 2"); file scope */
-    guint64 announced; /* the +OK's octet count */
     gboolean has_announced;
+    nstime_t request_time;
+    const char *label; /* the command as the Info column names it ("RETR 2"): file scope, or
+                        * the library's static name of a command sent without argument */
+    guint64 announced; /* the +OK's octet count */
 } pop3_request;
 
 typedef struct pop3_conv {
@@ -176,7 +178,11 @@ typedef struct pop3_conv {
     address server_addr;
     guint32 server_port;
     GByteArray *body;       /* multi-line response being accumulated (first pass) */
-    wmem_array_t *requests; /* pop3_request, index request_id - 1 */
+    pop3_request *requests; /* index request_id - 1; file scope, trimmed to request_count
+                             * when the session ends */
+    guint32 request_count;
+    guint32 request_capacity;
+    gboolean end_decided; /* pop3-end.c has recorded the connection's end */
     gboolean failed;
     guint32 data_lines;    /* lines of the multi-line answer in progress (first pass) */
     const char *last_user; /* file scope; shared by the chunks while it stays the same */
@@ -193,9 +199,10 @@ typedef struct pop3_message {
 #define CHUNK_AFTER_END 0x08u /* the conversation had ended */
 #define CHUNK_FINISH 0x10u    /* what finishing the session produced */
 
-/* What one call of the dissector on one frame produced (first pass), for every pass: a list of
- * parts, one per run of bytes the session was fed (from this frame's bytes or, put back in order,
- * from an earlier frame's), lost run or end. Call-wide fields are on the first part. */
+/* What one call of the dissector on one frame produced: a list of parts, one per run of bytes
+ * the session was fed (from this frame's bytes or, put back in order, from an earlier frame's),
+ * lost run or end. Call-wide fields are on the first part. Built in the frame's pool on the first
+ * pass and kept packed (pop3_record); every pass reads the parts back into this form. */
 typedef struct pop3_chunk {
     struct pop3_chunk *next;
     pop3_conv *conv;
@@ -203,16 +210,26 @@ typedef struct pop3_chunk {
     guint32 tag;        /* the frame whose bytes these are */
     guint32 fed_from;   /* first part: tvb bytes dropped as already decoded (retransmission) */
     guint32 fed_length; /* bytes fed */
-    guint64 gap;        /* bytes reported lost */
     guint8 direction;
     guint8 flags;
+    guint32 blob_offset; /* first pass: where its events start in the call's encoded bytes */
     guint32 blob_length;
-    guint8 *blob; /* serialised events */
+    const guint8 *blob; /* serialised events (event-codec.h) */
     guint32 message_count;
     pop3_message *messages;    /* the reassembled responses ending here, in DATA_END order */
     guint32 data_lines_before; /* lines of the answer in progress when this chunk starts */
     const char *user;          /* the session user after this chunk (library's answer) */
 } pop3_chunk;
+
+/* The parts of one call as kept for the whole file: one allocation, the parts' fields as
+ * variable-length integers (present only when not 0) followed by their events. A short
+ * conversation's frames take a few bytes each beyond their events. */
+typedef struct pop3_record {
+    pop3_conv *conv;
+    const char *user; /* the session user after this call (file scope, shared), or NULL */
+    guint32 length;   /* bytes in `parts` */
+    guint8 parts[];
+} pop3_record;
 
 static GPtrArray *all_convs = NULL;      /* pop3_conv *: sessions to free at cleanup */
 static GPtrArray *owned_messages = NULL; /* g_malloc'd message bodies */
@@ -254,7 +271,7 @@ tag_time(const feed_ctx *ctx)
     return t ? *t : ctx->pinfo->abs_ts;
 }
 
-/* Ends the part being built: its record and messages become file-scope. */
+/* Ends the part being built: its events are the encoded bytes since it began. */
 static void
 part_close(feed_ctx *ctx)
 {
@@ -262,15 +279,10 @@ part_close(feed_ctx *ctx)
 
     if (!part)
         return;
-    if (ctx->encoded.len) {
-        part->blob_length = (guint32)ctx->encoded.len;
-        part->blob = (guint8 *)wmem_memdup(wmem_file_scope(), ctx->encoded.data, ctx->encoded.len);
-    }
-    pop3_codec_buf_free(&ctx->encoded);
-    memset(&ctx->encoded, 0, sizeof ctx->encoded);
+    part->blob_length = (guint32)(ctx->encoded.len - part->blob_offset);
     if (ctx->messages->len) {
         part->message_count = ctx->messages->len;
-        part->messages = (pop3_message *)wmem_memdup(wmem_file_scope(), ctx->messages->data,
+        part->messages = (pop3_message *)wmem_memdup(ctx->pinfo->pool, ctx->messages->data,
                                                      ctx->messages->len * sizeof(pop3_message));
         g_array_set_size(ctx->messages, 0);
     }
@@ -281,10 +293,11 @@ part_close(feed_ctx *ctx)
 static pop3_chunk *
 part_begin(feed_ctx *ctx, guint32 direction, guint64 base, guint32 tag)
 {
-    pop3_chunk *part = wmem_new0(wmem_file_scope(), pop3_chunk);
+    pop3_chunk *part = wmem_new0(ctx->pinfo->pool, pop3_chunk);
     pop3_codec_frame frame;
 
     part_close(ctx);
+    part->blob_offset = (guint32)ctx->encoded.len;
     part->conv = ctx->conv;
     part->direction = (guint8)direction;
     part->base = base;
@@ -305,22 +318,37 @@ part_begin(feed_ctx *ctx, guint32 direction, guint64 base, guint32 tag)
 static pop3_request *
 conv_request(pop3_conv *conv, guint64 request_id, gboolean create)
 {
-    guint count;
-
     if (request_id == 0 || request_id > G_MAXUINT32)
         return NULL;
-    count = wmem_array_get_count(conv->requests);
-    if (request_id > count) {
-        pop3_request blank;
+    if (request_id > conv->request_count) {
+        guint32 count = (guint32)request_id;
         if (!create)
             return NULL;
-        memset(&blank, 0, sizeof blank);
-        while (count < request_id) {
-            wmem_array_append_one(conv->requests, blank);
-            count++;
+        if (count > conv->request_capacity) {
+            guint32 capacity = conv->request_capacity ? conv->request_capacity : 8;
+            while (capacity < count)
+                capacity = capacity > G_MAXUINT32 / 2 ? count : capacity * 2;
+            conv->requests = (pop3_request *)wmem_realloc(wmem_file_scope(), conv->requests,
+                                                          (size_t)capacity * sizeof(pop3_request));
+            conv->request_capacity = capacity;
         }
+        memset(conv->requests + conv->request_count, 0,
+               (size_t)(count - conv->request_count) * sizeof(pop3_request));
+        conv->request_count = count;
     }
-    return (pop3_request *)wmem_array_index(conv->requests, (guint)(request_id - 1));
+    return &conv->requests[request_id - 1];
+}
+
+/* Once no command can come: the requests take only the room they use. */
+static void
+conv_requests_trim(pop3_conv *conv)
+{
+    if (conv->request_capacity > conv->request_count) {
+        /* size 0 frees it and gives NULL */
+        conv->requests = (pop3_request *)wmem_realloc(
+            wmem_file_scope(), conv->requests, (size_t)conv->request_count * sizeof(pop3_request));
+        conv->request_capacity = conv->request_count;
+    }
 }
 
 static const pop3d_item *
@@ -373,6 +401,17 @@ command_label(wmem_allocator_t *scope, const pop3d_event *ev)
     return param ? wmem_strdup_printf(scope, "%s %s", verb, param) : verb;
 }
 
+/* The label kept with a request for the whole file: built in the frame's pool and copied at its
+ * length, or the library's static name when that is what it is ("STAT", "QUIT"). */
+static const char *
+command_label_kept(packet_info *pinfo, const pop3d_event *ev)
+{
+    const char *label = command_label(pinfo->pool, ev);
+    const char *name = pop3d_command_name(ev->command);
+
+    return name && strcmp(label, name) == 0 ? name : wmem_strdup(wmem_file_scope(), label);
+}
+
 static int
 feed_callback(void *user_data, const pop3d_event *ev)
 {
@@ -392,7 +431,7 @@ feed_callback(void *user_data, const pop3d_event *ev)
         if (req && req->request_frame == 0) {
             req->request_frame = ctx->tag;
             req->request_time = tag_time(ctx);
-            req->label = command_label(wmem_file_scope(), ev);
+            req->label = command_label_kept(ctx->pinfo, ev);
         }
         break;
     }
@@ -500,7 +539,6 @@ get_conv(packet_info *pinfo, gboolean from_tls)
     copy_address_wmem(wmem_file_scope(), &conv->server_addr,
                       server_is_dst ? &pinfo->dst : &pinfo->src);
     conv->server_port = server_is_dst ? pinfo->destport : pinfo->srcport;
-    conv->requests = wmem_array_new(wmem_file_scope(), sizeof(pop3_request));
 
     pop3d_options_init(&options);
     options.max_line = pref_max_line < 64 ? 64 : pref_max_line;
@@ -547,6 +585,229 @@ frame_direction(packet_info *pinfo, const pop3_conv *conv)
                : POP3D_CLIENT_TO_SERVER;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Records: the parts of one call, packed
+ * ------------------------------------------------------------------------------------------- */
+
+#define PART_BASE 0x01u       /* base follows (else none of its bytes are in the tvb) */
+#define PART_FLAGS 0x02u      /* a flags byte follows */
+#define PART_FED_LENGTH 0x04u /* fed_length follows */
+#define PART_LINES 0x08u      /* data_lines_before follows */
+#define PART_FED_FROM 0x10u   /* fed_from follows */
+#define PART_MESSAGES 0x20u   /* message count, then each message's pointer and length */
+#define PART_SERVER 0x40u     /* direction POP3D_SERVER_TO_CLIENT */
+#define PART_DIRECTION 0x80u  /* another direction: its byte follows */
+#define PART_MAX_HEADER 64u   /* 2 bytes, 6 integers of at most 10 bytes */
+
+static guint8 *
+put_uv(guint8 *p, guint64 v)
+{
+    do {
+        guint8 c = (guint8)(v & 0x7f);
+        v >>= 7;
+        *p++ = (guint8)(v ? c | 0x80 : c);
+    } while (v);
+    return p;
+}
+
+static gboolean
+get_uv(const guint8 **p, const guint8 *end, guint64 *v)
+{
+    unsigned shift = 0;
+
+    *v = 0;
+    while (*p < end && shift <= 63) {
+        guint8 c = *(*p)++;
+        *v |= (guint64)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return TRUE;
+        shift += 7;
+    }
+    return FALSE;
+}
+
+/* The frame a part's bytes came from, as its distance back from the frame that shows it. */
+static guint64
+tag_delta(guint32 num, guint32 tag)
+{
+    gint64 d = (gint64)num - (gint64)tag;
+    return ((guint64)d << 1) ^ (guint64)(d >> 63);
+}
+
+/* One part's fields (the header) into out (room for PART_MAX_HEADER); returns the end. */
+static guint8 *
+part_header(guint8 *out, const pop3_chunk *part, guint32 num)
+{
+    guint8 *p = out + 1;
+    guint8 bits = 0;
+
+    if (part->direction == POP3D_SERVER_TO_CLIENT)
+        bits |= PART_SERVER;
+    else if (part->direction != POP3D_CLIENT_TO_SERVER) {
+        bits |= PART_DIRECTION;
+        *p++ = part->direction;
+    }
+    if (part->flags) {
+        bits |= PART_FLAGS;
+        *p++ = part->flags;
+    }
+    p = put_uv(p, tag_delta(num, part->tag));
+    if (part->base != G_MAXUINT64) {
+        bits |= PART_BASE;
+        p = put_uv(p, part->base);
+    }
+    if (part->fed_length) {
+        bits |= PART_FED_LENGTH;
+        p = put_uv(p, part->fed_length);
+    }
+    if (part->data_lines_before) {
+        bits |= PART_LINES;
+        p = put_uv(p, part->data_lines_before);
+    }
+    if (part->fed_from) {
+        bits |= PART_FED_FROM;
+        p = put_uv(p, part->fed_from);
+    }
+    if (part->message_count)
+        bits |= PART_MESSAGES;
+    p = put_uv(p, part->message_count ? part->message_count : part->blob_length);
+    out[0] = bits;
+    return p;
+}
+
+/* Packs the parts from `head` on (their events are in `encoded`) into one file-scope record. */
+static pop3_record *
+record_pack(packet_info *pinfo, pop3_conv *conv, const pop3_chunk *head,
+            const pop3_codec_buf *encoded)
+{
+    guint8 header[PART_MAX_HEADER];
+    const pop3_chunk *part;
+    size_t length = 0;
+    pop3_record *rec;
+    guint8 *p;
+    guint32 i;
+
+    for (part = head; part; part = part->next) {
+        length += (size_t)(part_header(header, part, pinfo->num) - header) + part->blob_length;
+        if (part->message_count) /* then: each message, and the events' length */
+            length += part->message_count * (sizeof(guint8 *) + 5) + 5;
+    }
+    rec = (pop3_record *)wmem_alloc(wmem_file_scope(), offsetof(pop3_record, parts) + length);
+    rec->conv = conv;
+    rec->user = head->user;
+    p = rec->parts;
+    for (part = head; part; part = part->next) {
+        p = part_header(p, part, pinfo->num);
+        if (part->message_count) {
+            for (i = 0; i < part->message_count; i++) {
+                memcpy(p, &part->messages[i].data, sizeof(guint8 *));
+                p = put_uv(p + sizeof(guint8 *), part->messages[i].length);
+            }
+            p = put_uv(p, part->blob_length);
+        }
+        if (part->blob_length) {
+            memcpy(p, encoded->data + part->blob_offset, part->blob_length);
+            p += part->blob_length;
+        }
+    }
+    rec->length = (guint32)(p - rec->parts);
+    /* the message lengths were counted at their largest: give back what they did not take */
+    if (rec->length < length)
+        rec = (pop3_record *)wmem_realloc(wmem_file_scope(), rec,
+                                          offsetof(pop3_record, parts) + rec->length);
+    return rec;
+}
+
+/* A record of a single part without events. */
+static pop3_record *
+record_single(packet_info *pinfo, pop3_conv *conv, guint32 direction, guint64 base, guint8 flags)
+{
+    pop3_chunk part;
+
+    memset(&part, 0, sizeof part);
+    part.conv = conv;
+    part.direction = (guint8)direction;
+    part.base = base;
+    part.tag = pinfo->num;
+    part.flags = flags;
+    return record_pack(pinfo, conv, &part, NULL);
+}
+
+typedef struct record_reader {
+    const pop3_record *rec;
+    const guint8 *p;
+    const guint8 *end;
+} record_reader;
+
+static void
+record_reader_init(record_reader *rd, const pop3_record *rec)
+{
+    rd->rec = rec;
+    rd->p = rec->parts;
+    rd->end = rec->parts + rec->length;
+}
+
+/* The next part into *part (its messages in the frame's pool); FALSE after the last. */
+static gboolean
+record_next_part(record_reader *rd, packet_info *pinfo, pop3_chunk *part)
+{
+    const guint8 *p = rd->p, *end = rd->end;
+    guint64 v, count = 0;
+    guint8 bits;
+    guint32 i;
+
+    if (p >= end)
+        return FALSE;
+    memset(part, 0, sizeof *part);
+    part->conv = rd->rec->conv;
+    part->user = rd->rec->user;
+    part->base = G_MAXUINT64;
+    bits = *p++;
+    part->direction = (bits & PART_SERVER) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
+    if ((bits & PART_DIRECTION) && p < end)
+        part->direction = *p++;
+    if ((bits & PART_FLAGS) && p < end)
+        part->flags = *p++;
+    if (!get_uv(&p, end, &v))
+        goto bad;
+    part->tag = (guint32)((gint64)pinfo->num - ((gint64)(v >> 1) ^ -(gint64)(v & 1)));
+    if ((bits & PART_BASE) && !get_uv(&p, end, &part->base))
+        goto bad;
+    if ((bits & PART_FED_LENGTH) && get_uv(&p, end, &v))
+        part->fed_length = (guint32)v;
+    if ((bits & PART_LINES) && get_uv(&p, end, &v))
+        part->data_lines_before = (guint32)v;
+    if ((bits & PART_FED_FROM) && get_uv(&p, end, &v))
+        part->fed_from = (guint32)v;
+    if (!get_uv(&p, end, &v))
+        goto bad;
+    if (bits & PART_MESSAGES) {
+        count = v;
+        if (count > (guint64)(end - p) / sizeof(guint8 *))
+            goto bad;
+        part->messages = wmem_alloc_array(pinfo->pool, pop3_message, (gsize)count);
+        for (i = 0; i < count; i++) {
+            memcpy(&part->messages[i].data, p, sizeof(guint8 *));
+            p += sizeof(guint8 *);
+            if (!get_uv(&p, end, &v))
+                goto bad;
+            part->messages[i].length = (guint32)v;
+        }
+        part->message_count = (guint32)count;
+        if (!get_uv(&p, end, &v))
+            goto bad;
+    }
+    if (v > (guint64)(end - p))
+        goto bad;
+    part->blob_length = (guint32)v;
+    part->blob = v ? p : NULL;
+    rd->p = p + v;
+    return TRUE;
+bad: /* not written by record_pack: nothing more to read */
+    rd->p = end;
+    return FALSE;
+}
+
 static void
 feed_ctx_init(feed_ctx *ctx, pop3_conv *conv, packet_info *pinfo, tvbuff_t *tvb)
 {
@@ -558,25 +819,28 @@ feed_ctx_init(feed_ctx *ctx, pop3_conv *conv, packet_info *pinfo, tvbuff_t *tvb)
     ctx->messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
 }
 
-/* After the library calls of one frame: the parts, the session user, failure and end. */
-static pop3_chunk *
-feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
+/* After the library calls of one frame: the parts, the session user, failure and end. Without
+ * `always`, a call that produced nothing (no part, no failure) leaves no record: NULL. */
+static pop3_record *
+feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp, gboolean always)
 {
     pop3_conv *conv = ctx->conv;
+    pop3_record *rec = NULL;
     pop3_chunk *head;
 
     part_close(ctx);
     g_array_free(ctx->messages, TRUE);
     head = ctx->head;
-    if (!head) {
-        head = wmem_new0(wmem_file_scope(), pop3_chunk);
+    if (!head && (always || rc != POP3D_OK)) {
+        head = wmem_new0(ctx->pinfo->pool, pop3_chunk);
         head->conv = conv;
         head->base = G_MAXUINT64;
         head->tag = ctx->pinfo->num;
         head->direction = (guint8)frame_direction(ctx->pinfo, conv);
     }
-    head->fed_from = ctx->retransmitted;
-    if (rc == POP3D_OK && conv->session) {
+    if (head)
+        head->fed_from = ctx->retransmitted;
+    if (head && rc == POP3D_OK && conv->session) {
         /* the session user as the library has it after this frame; one copy while unchanged */
         size_t user_length = 0;
         const char *user = pop3d_session_user(conv->session, &user_length);
@@ -614,12 +878,16 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp)
     if (conv->finish_frame && !conv->ended) {
         conv->ended = TRUE;
         pop3_conv_free_session(conv);
+        conv_requests_trim(conv);
     }
-    return head;
+    if (head)
+        rec = record_pack(ctx->pinfo, conv, head, &ctx->encoded);
+    pop3_codec_buf_free(&ctx->encoded);
+    return rec;
 }
 
 /* TLS payload (or TCP without struct tcpinfo): fed directly, in the order it comes. */
-static pop3_chunk *
+static pop3_record *
 build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean from_tcp)
 {
     guint32 captured = tvb_captured_length(tvb);
@@ -628,14 +896,8 @@ build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean 
     feed_ctx ctx;
     int rc = POP3D_OK;
 
-    if (conv->failed || !conv->session) {
-        pop3_chunk *chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
-        chunk->conv = conv;
-        chunk->direction = (guint8)dir;
-        chunk->tag = pinfo->num;
-        chunk->flags |= conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED;
-        return chunk;
-    }
+    if (conv->failed || !conv->session)
+        return record_single(pinfo, conv, dir, 0, conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED);
     conv->direct = TRUE;
     feed_ctx_init(&ctx, conv, pinfo, tvb);
     part_begin(&ctx, dir, pop3d_session_offset(conv->session, dir), pinfo->num);
@@ -646,7 +908,7 @@ build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean 
     }
     if (rc == POP3D_OK && reported > captured)
         rc = pop3d_session_gap(conv->session, dir, reported - captured, feed_callback, &ctx);
-    return feed_ctx_done(&ctx, rc, from_tcp);
+    return feed_ctx_done(&ctx, rc, from_tcp, TRUE);
 }
 
 static int
@@ -672,8 +934,8 @@ report_callback(void *user_data, const pop3d_tcp_report *report)
             ctx->conv->last_tag[report->direction] = (guint32)report->tag;
         break;
     case POP3D_TCP_GAP:
-        part = part_begin(ctx, report->direction, G_MAXUINT64, ctx->pinfo->num);
-        part->gap = report->length;
+        /* the gap's event is what shows it */
+        part_begin(ctx, report->direction, G_MAXUINT64, ctx->pinfo->num);
         break;
     case POP3D_TCP_FINISH:
         part =
@@ -725,7 +987,7 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
 {
     pop3d_tcp_options options;
     conversation_t *conversation;
-    const syn_record *syn;
+    syn_record *syn;
     guint i;
 
     if (conv->tcp || conv->direct || conv->ended || !conv->session)
@@ -739,7 +1001,7 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
         return NULL;
     conv->held_times = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     conversation = find_conversation_pinfo(pinfo, 0);
-    syn = conversation && syns ? (const syn_record *)wmem_map_lookup(syns, conversation) : NULL;
+    syn = conversation && syns ? (syn_record *)wmem_map_remove(syns, conversation) : NULL;
     for (i = 0; syn && i < 2; i++) {
         pop3d_tcp_segment seg;
         if (!syn->seen[i])
@@ -751,6 +1013,9 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
         seg.tag = syn->frame[i];
         pop3d_tcp_add(conv->tcp, &seg, NULL, NULL, NULL);
     }
+    /* the follower has it now (it is created once per conversation) */
+    if (syn)
+        wmem_free(wmem_file_scope(), syn);
     return conv->tcp;
 }
 
@@ -806,7 +1071,7 @@ feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint
 }
 
 /* TCP payload with its struct tcpinfo: through the follower. */
-static pop3_chunk *
+static pop3_record *
 build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
             gboolean from_tcp)
 {
@@ -820,15 +1085,9 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
         return build_chunk_direct(tvb, pinfo, conv, from_tcp);
     if (!conv->tcp && !conv->ended && conv->session && !conv_follower(conv, pinfo))
         conv->failed = TRUE;
-    if (!conv->tcp) {
-        pop3_chunk *chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
-        chunk->conv = conv;
-        chunk->base = G_MAXUINT64;
-        chunk->tag = pinfo->num;
-        chunk->direction = (guint8)frame_direction(pinfo, conv);
-        chunk->flags |= conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED;
-        return chunk;
-    }
+    if (!conv->tcp)
+        return record_single(pinfo, conv, frame_direction(pinfo, conv), G_MAXUINT64,
+                             conv->ended ? CHUNK_AFTER_END : CHUNK_FAILED);
 
     feed_ctx_init(&ctx, conv, pinfo, tvb);
     ctx.tvb_dir = frame_direction(pinfo, conv);
@@ -840,21 +1099,21 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcp
     rc = feed_segment(&ctx, flags, tcpi->seq, tcpi->lastackseq,
                       captured ? tvb_get_ptr(tvb, 0, captured) : NULL, captured);
     if (rc == POP3D_OK && !ctx.head && captured > ctx.retransmitted) {
-        ctx.head = ctx.tail = wmem_new0(wmem_file_scope(), pop3_chunk);
+        ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
         ctx.head->conv = conv;
         ctx.head->base = G_MAXUINT64;
         ctx.head->tag = pinfo->num;
         ctx.head->direction = (guint8)ctx.tvb_dir;
         ctx.head->flags |= CHUNK_HELD;
     } else if (rc == POP3D_OK && !ctx.head && captured && ctx.retransmitted >= captured) {
-        ctx.head = ctx.tail = wmem_new0(wmem_file_scope(), pop3_chunk);
+        ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
         ctx.head->conv = conv;
         ctx.head->base = G_MAXUINT64;
         ctx.head->tag = pinfo->num;
         ctx.head->direction = (guint8)ctx.tvb_dir;
         ctx.head->flags |= CHUNK_RETRANSMISSION;
     }
-    return feed_ctx_done(&ctx, rc, from_tcp);
+    return feed_ctx_done(&ctx, rc, from_tcp, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1701,12 +1960,19 @@ show_part(show_ctx *sc)
     sc->reordered = FALSE;
 }
 
+/* Shows one call's record: sc->chunk is its first part (the call-wide fields), then each part. */
 static void
-show_chunk(show_ctx *sc)
+show_record(show_ctx *sc, const pop3_record *rec)
 {
-    pop3_chunk *head = sc->chunk;
-    pop3_chunk *part;
+    record_reader rd;
+    pop3_chunk head_part, part;
+    pop3_chunk *head = &head_part;
     guint32 fed = 0;
+
+    record_reader_init(&rd, rec);
+    if (!record_next_part(&rd, sc->pinfo, head))
+        return; /* never: a record holds its first part */
+    sc->chunk = head;
 
     if (head->flags & CHUNK_RETRANSMISSION) {
         proto_tree_add_subtree(sc->tree, sc->tvb, 0, -1, ett_event, NULL,
@@ -1733,12 +1999,13 @@ show_chunk(show_ctx *sc)
                                            dir_prefix(head->direction)));
     }
 
-    for (part = head; part; part = part->next) {
-        sc->chunk = part;
+    part = head_part;
+    do {
+        sc->chunk = &part;
         show_part(sc);
-        if (part->tag == sc->pinfo->num)
-            fed += part->fed_length;
-    }
+        if (part.tag == sc->pinfo->num)
+            fed += part.fed_length;
+    } while (record_next_part(&rd, sc->pinfo, &part));
     sc->chunk = head;
     info_flush_data(sc);
 
@@ -1766,7 +2033,7 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                        gboolean from_tcp)
 {
     guint call_index;
-    pop3_chunk *chunk;
+    pop3_record *rec;
     proto_item *ti;
     show_ctx sc;
 
@@ -1779,12 +2046,12 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     if (call_index == 0)
         col_clear(pinfo->cinfo, COL_INFO);
 
-    chunk = (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index);
-    if (!chunk && !PINFO_FD_VISITED(pinfo)) {
+    rec = (pop3_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index);
+    if (!rec && !PINFO_FD_VISITED(pinfo)) {
         pop3_conv *conv = get_conv(pinfo, !from_tcp);
-        chunk =
+        rec =
             build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL, from_tcp);
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, chunk);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, rec);
     }
 
     ti = proto_tree_add_item(tree, proto_pop3, tvb, 0, -1, ENC_NA);
@@ -1793,9 +2060,8 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     sc.root = tree;
     sc.tree = proto_item_add_subtree(ti, ett_pop3);
     sc.tvb = tvb;
-    sc.chunk = chunk;
-    if (chunk) {
-        show_chunk(&sc);
+    if (rec) {
+        show_record(&sc, rec);
     } else {
         proto_tree_add_subtree(sc.tree, tvb, 0, -1, ett_event, NULL, "Not decoded");
         info_append_pinfo(pinfo, "(not decoded)");
@@ -1838,12 +2104,11 @@ pop3_conv_from_server(const pop3_conv *conv, const packet_info *pinfo)
 guint32
 pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames)
 {
-    guint count = conv->requests ? wmem_array_get_count(conv->requests) : 0;
     guint32 n = 0;
-    guint i;
+    guint32 i;
 
-    for (i = 0; i < count; i++) {
-        const pop3_request *req = (const pop3_request *)wmem_array_index(conv->requests, i);
+    for (i = 0; i < conv->request_count; i++) {
+        const pop3_request *req = &conv->requests[i];
         if (req->request_frame && !req->response_frame) {
             if (n < max_frames)
                 frames[n] = req->request_frame;
@@ -1857,17 +2122,18 @@ gboolean
 pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
               proto_tree *pop3_tree)
 {
-    pop3_chunk *chunk =
-        (pop3_chunk *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
+    pop3_record *rec =
+        (pop3_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
     show_ctx sc;
 
-    if (!chunk && conv && conv->direct && !PINFO_FD_VISITED(pinfo)) {
+    if (!rec && conv && conv->direct && !PINFO_FD_VISITED(pinfo)) {
         feed_ctx ctx;
         pop3_codec_buf encoded;
         pop3_codec_frame frame;
+        pop3_chunk *chunk;
 
         memset(&encoded, 0, sizeof encoded);
-        chunk = wmem_new0(wmem_file_scope(), pop3_chunk);
+        chunk = wmem_new0(pinfo->pool, pop3_chunk);
         chunk->conv = conv;
         chunk->direction =
             pop3_conv_from_server(conv, pinfo) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
@@ -1885,22 +2151,20 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
             pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
             if (pop3d_session_finish(conv->session, feed_callback, &ctx) != POP3D_OK)
                 chunk->flags |= CHUNK_FAILED;
-            if (encoded.len) {
-                chunk->blob_length = (guint32)encoded.len;
-                chunk->blob = (guint8 *)wmem_memdup(wmem_file_scope(), encoded.data, encoded.len);
-            }
-            pop3_codec_buf_free(&encoded);
+            chunk->blob_length = (guint32)encoded.len;
+            pop3_codec_buf_free(&ctx.encoded); /* what a part feed_callback began encoded */
             if (ctx.messages->len) { /* a response cut short gives no message; kept for form */
                 chunk->message_count = ctx.messages->len;
-                chunk->messages =
-                    (pop3_message *)wmem_memdup(wmem_file_scope(), ctx.messages->data,
-                                                ctx.messages->len * sizeof(pop3_message));
+                chunk->messages = (pop3_message *)wmem_memdup(
+                    pinfo->pool, ctx.messages->data, ctx.messages->len * sizeof(pop3_message));
             }
             g_array_free(ctx.messages, TRUE);
         }
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, chunk);
+        rec = record_pack(pinfo, conv, chunk, &encoded);
+        pop3_codec_buf_free(&encoded);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, rec);
     }
-    if (!chunk)
+    if (!rec)
         return FALSE;
 
     memset(&sc, 0, sizeof sc);
@@ -1908,12 +2172,23 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
     sc.root = root;
     sc.tree = pop3_tree;
     sc.tvb = tvb;
-    sc.chunk = chunk;
     sc.info_added = TRUE; /* no "partial line" note: this frame carries no POP3 bytes */
     /* The Info column holds the TCP summary of this frame: what finish reports is set apart. */
     p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
-    show_chunk(&sc);
+    show_record(&sc, rec);
     return TRUE;
+}
+
+gboolean
+pop3_conv_end_decided(const pop3_conv *conv)
+{
+    return conv->end_decided;
+}
+
+void
+pop3_conv_set_end_decided(pop3_conv *conv)
+{
+    conv->end_decided = TRUE;
 }
 
 gboolean
@@ -1959,8 +2234,7 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
     conversation_t *conversation;
     pop3_conv *conv;
     feed_ctx ctx;
-    pop3_chunk *head;
-    gboolean produced;
+    pop3_record *record;
     int rc;
 
     if (PINFO_FD_VISITED(pinfo))
@@ -1998,10 +2272,9 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
         rc = feed_segment(&ctx, flags, seq, ack, payload, length);
     else
         rc = feed_segment(&ctx, flags, seq + length, ack, NULL, 0);
-    produced = ctx.head != NULL || rc != POP3D_OK;
-    head = feed_ctx_done(&ctx, rc, TRUE);
-    if (produced)
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, head);
+    record = feed_ctx_done(&ctx, rc, TRUE, FALSE);
+    if (record)
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, record);
 }
 
 gboolean

@@ -50,6 +50,9 @@ guint32 pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max
 gboolean pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
                        proto_tree *pop3_tree);
 
+/* pop3-end.c has recorded the end of the connection (first pass): once per conversation. */
+gboolean pop3_conv_end_decided(const pop3_conv *conv);
+void pop3_conv_set_end_decided(pop3_conv *conv);
 /* TLS payload feeds the session directly: the connection end is decided from TCP's flags. */
 gboolean pop3_conv_direct(const pop3_conv *conv);
 /* The frame on which the follower finished the session (0: not yet). */

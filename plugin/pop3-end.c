@@ -46,9 +46,6 @@ static gint ett_end_pop3 = -1;
 static expert_field ei_unanswered = EI_INIT;
 static dissector_handle_t end_handle;
 
-/* Conversations already ended (pop3_conv *) */
-static wmem_map_t *ended = NULL;
-
 typedef struct end_record {
     const char *reason;
     guint32 unanswered;
@@ -131,13 +128,13 @@ decide(packet_info *pinfo, proto_tree *tree, pop3_conv **conv_out)
     if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt)
         return NULL;
     conv = pop3_conv_of_frame(pinfo);
-    if (!conv || wmem_map_contains(ended, conv))
+    if (!conv || pop3_conv_end_decided(conv))
         return NULL;
     if (!pop3_conv_direct(conv)) {
         /* the follower finished the session when the conversation's end came in order */
         if (pop3_conv_finish_frame(conv) != pinfo->num)
             return NULL;
-        wmem_map_insert(ended, conv, conv);
+        pop3_conv_set_end_decided(conv);
         rec = wmem_new0(wmem_file_scope(), end_record);
         rec->reason = pop3_conv_end_reason(conv);
         *conv_out = conv;
@@ -150,7 +147,7 @@ decide(packet_info *pinfo, proto_tree *tree, pop3_conv **conv_out)
     if (!(flags & TH_RST) && !from_server && unanswered)
         return NULL; /* half-close: the answers may still come */
 
-    wmem_map_insert(ended, conv, conv);
+    pop3_conv_set_end_decided(conv);
     rec = wmem_new0(wmem_file_scope(), end_record);
     rec->reason = end_reason(flags, from_server);
     *conv_out = conv;
@@ -225,12 +222,6 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     return tvb_captured_length(tvb);
 }
 
-static void
-end_init(void)
-{
-    ended = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
-}
-
 void
 pop3_end_register(int proto)
 {
@@ -262,7 +253,6 @@ pop3_end_register(int proto)
     expert = expert_register_protocol(proto);
     expert_register_field_array(expert, ei, array_length(ei));
     end_handle = create_dissector_handle(dissect_pop3_end, proto);
-    register_init_routine(end_init);
 }
 
 void
