@@ -542,15 +542,16 @@ void Session::gap(Direction d, uint64_t length, EventHandler& h) {
   }
   server_gap_ = true;
   server_gap_end_ = ds.offset;
-  if (dropped) emit_dropped(*dropped, h);
+  if (dropped) emit_dropped(*dropped, ds.offset, h);
 }
 
-// A command whose answer can no longer be told gets its transaction now.
-void Session::emit_dropped(const Pending& pending, EventHandler& h) {
+// A command whose answer can no longer be told gets its transaction now, at `at` (the line or
+// gap that made it unknowable: never where a feed happened to end).
+void Session::emit_dropped(const Pending& pending, uint64_t at, EventHandler& h) {
   if (pending.command == Command::pass || pending.command == Command::apop || pending.sasl)
     pending_logins_ -= pending_logins_ > 0 ? 1 : 0;
   open_transaction(pending);
-  emit_transaction(h, transaction_answer_unknown);
+  emit_transaction(h, transaction_answer_unknown, at);
 }
 
 void Session::emit(EventKind kind, Direction d, const Line& line, EventHandler& h,
@@ -1053,7 +1054,7 @@ void Session::status_line(const Line& line, EventHandler& h) {
     server_mode_ = ServerMode::unknown_data;
     data_lines_ = data_octets_ = 0;
   }
-  if (answer.dropped) emit_dropped(*answer.dropped, h);
+  if (answer.dropped) emit_dropped(*answer.dropped, line.offset + line.raw.size(), h);
 }
 
 // Whether the hints prove that this status line does not answer `pending`: the server had not
@@ -1334,7 +1335,7 @@ void Session::open_transaction(const Pending& pending) {
   o.authzid.clear();
 }
 
-void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
+void Session::emit_transaction(EventHandler& h, uint32_t extra_flags, uint64_t at) {
   flush_chunk(h);
   if (!open_.active) return;
   open_.active = false;
@@ -1355,9 +1356,9 @@ void Session::emit_transaction(EventHandler& h, uint32_t extra_flags) {
   ev.kind = EventKind::transaction;
   ev.direction = Direction::server_to_client;
   // An unanswered command's transaction stands where the server stream ended.
-  ev.offset = (t.flags & (transaction_unanswered | transaction_answer_unknown))
-                  ? dir(Direction::server_to_client).offset
-                  : t.response_offset;
+  ev.offset = !(t.flags & (transaction_unanswered | transaction_answer_unknown)) ? t.response_offset
+              : at != UINT64_MAX                                                 ? at
+                                 : dir(Direction::server_to_client).offset;
   ev.request_id = t.request_id;
   ev.command = t.command;
   ev.transaction = &t;

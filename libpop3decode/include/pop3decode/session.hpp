@@ -278,7 +278,7 @@ class POP3D_EXPORT Session {
   bool excluded(const Pending& pending, const Line& line) const noexcept;
   void answer_to_lost(Pending& lost, const Line& line, Answer& answer);
   void drop_lonely_placeholder() noexcept;
-  void emit_dropped(const Pending& pending, EventHandler& h);
+  void emit_dropped(const Pending& pending, uint64_t at, EventHandler& h);
   void response_items(Answer& answer);
   void on_user(const Answer& answer);
   void on_login(const Line& line, Answer& answer, EventHandler& h);
@@ -289,7 +289,9 @@ class POP3D_EXPORT Session {
   void on_stat(const Answer& answer);
   AuthResult login_result(const Answer& answer, const Line& line);
   void open_transaction(const Pending& pending);
-  void emit_transaction(EventHandler& h, uint32_t extra_flags = 0);
+  // `at`: where an unanswered or unknown answer's transaction stands (default: where the
+  // server stream ended).
+  void emit_transaction(EventHandler& h, uint32_t extra_flags = 0, uint64_t at = UINT64_MAX);
   bool wanted(EventKind kind) const noexcept { return (wanted_ & event_bit(kind)) != 0; }
   void sasl_server_line(const Line& line, EventHandler& h);
   void data_line(const Line& line, EventHandler& h);
