@@ -34,6 +34,14 @@
  * no subdissector (bare ACK/FIN/RST, retransmissions) come from the postdissector in
  * pop3-end.c. Once the follower finishes the session, session and follower are freed.
  *
+ * TLS order: decrypted bytes come without struct tcpinfo, in capture order. Each call gives
+ * them to a pop3d_decrypted follower with the frame's TCP position (from the tree, where the
+ * postdissector's wanted fields keep it), and the postdissector gives it every segment of the
+ * conversation; bytes whose segment acknowledges bytes of the other direction not seen yet
+ * wait, and are decoded as parts of the frame that brought those (its end record), exactly as
+ * the TCP follower's. Several calls in one frame (several records) are all given before the
+ * frame's segment, so what they release comes after all of them.
+ *
  * Multi-line responses (when the "reassemble" preference is on) are accumulated from the
  * DATA_LINE events' unstuffed bytes into one growing buffer per conversation (append-only,
  * amortised linear), which becomes the message handed to IMF at DATA_END and is kept for later
@@ -162,13 +170,19 @@ typedef struct pop3_request {
 typedef struct pop3_conv {
     pop3d_session *session; /* NULL once freed (conversation ended, end of file, fatal error) */
     pop3d_tcp *tcp;         /* puts TCP segments in the conversation's order; NULL when the
-                             * payload comes from TLS (fed directly) or once freed */
-    gboolean direct;        /* fed directly (TLS payload): the follower is not used */
-    gboolean ended;         /* the session was finished and freed */
-    guint32 finish_frame;   /* the frame on which the session was finished (0: not yet) */
-    gboolean fin_seen[2];   /* a FIN of that direction was fed */
-    guint32 fin_seq[2];     /* its sequence number */
-    guint32 fin_ack[2];     /* what it acknowledged */
+                             * payload comes from TLS or once freed */
+    pop3d_decrypted *dec;   /* puts TLS payload in the conversation's order (from the TCP
+                             * positions of the segments TLS handed it over on); NULL before
+                             * TLS, without TCP positions, or once freed */
+    gboolean direct;        /* TLS payload (or TCP without struct tcpinfo): the TCP follower is
+                             * not used */
+    gboolean has_tcp_next[2];
+    guint32 tcp_next[2];  /* the TCP sequence number after the last byte seen (cleartext) */
+    gboolean ended;       /* the session was finished and freed */
+    guint32 finish_frame; /* the frame on which the session was finished (0: not yet) */
+    gboolean fin_seen[2]; /* a FIN of that direction was fed */
+    guint32 fin_seq[2];   /* its sequence number */
+    guint32 fin_ack[2];   /* what it acknowledged */
     gboolean fin_has_ack[2];
     gboolean rst_seen, rst_from_server; /* the first RST fed */
     GHashTable *held_times; /* frame number -> nstime_t *, frames whose bytes may be waiting */
@@ -249,6 +263,8 @@ typedef struct feed_ctx {
     guint32 tvb_dir;
     guint32 tvb_seq; /* TCP sequence number of the tvb's byte 0 */
     gboolean has_seq;
+    gboolean has_tvb_offset; /* decrypted bytes: the stream offset the follower gave the tvb */
+    guint64 tvb_offset;
     pop3_codec_buf encoded;
     pop3_chunk *head, *tail, *cur;
     guint32 tag;           /* the frame whose bytes are being fed */
@@ -258,6 +274,7 @@ typedef struct feed_ctx {
 } feed_ctx;
 
 static void frame_view(tvbuff_t *tvb, guint64 base, pop3_codec_frame *frame);
+static pop3d_decrypted *conv_decrypted(pop3_conv *conv, packet_info *pinfo);
 
 /* The time of the frame whose bytes are being fed (a frame held earlier keeps its own). */
 static nstime_t
@@ -500,6 +517,10 @@ pop3_conv_free_session(pop3_conv *conv)
     if (conv->tcp) { /* before the session it borrows */
         pop3d_tcp_free(conv->tcp);
         conv->tcp = NULL;
+    }
+    if (conv->dec) {
+        pop3d_decrypted_free(conv->dec);
+        conv->dec = NULL;
     }
     if (conv->held_times) {
         g_hash_table_destroy(conv->held_times);
@@ -858,21 +879,16 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp, gboolean always)
     }
 
     /* STLS accepted: TLS takes the conversation over after this frame, and its payload comes
-     * back decrypted, without TCP sequence numbers: the session is fed directly from now on. */
+     * back decrypted: from now on the decrypted-payload follower orders it, from the TCP
+     * positions of the segments it comes on, going on from where the TCP streams stand. */
     if (ctx->starttls && from_tcp && tls_handle) {
         ssl_starttls_ack(tls_handle, ctx->pinfo, pop3_tls_handle);
         if (conv->tcp) {
             pop3d_tcp_free(conv->tcp);
             conv->tcp = NULL;
         }
-        /* No acknowledgement numbers come with decrypted bytes: the last ones no longer hold. */
-        if (conv->session) {
-            pop3d_session_set_peer_acked(conv->session, POP3D_CLIENT_TO_SERVER,
-                                         POP3D_PEER_ACK_UNKNOWN);
-            pop3d_session_set_peer_acked(conv->session, POP3D_SERVER_TO_CLIENT,
-                                         POP3D_PEER_ACK_UNKNOWN);
-        }
         conv->direct = TRUE;
+        conv_decrypted(conv, ctx->pinfo);
     }
     /* Ended: only what later passes need stays (the per-frame records and the requests). */
     if (conv->finish_frame && !conv->ended) {
@@ -886,7 +902,62 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp, gboolean always)
     return rec;
 }
 
-/* TLS payload (or TCP without struct tcpinfo): fed directly, in the order it comes. */
+static int report_callback(void *user_data, const pop3d_tcp_report *report);
+
+/* Frames whose decrypted bytes wait keep their time for the requests they carry. */
+static void
+note_held(pop3_conv *conv, packet_info *pinfo, gboolean has_bytes)
+{
+    if (!conv->held_times)
+        return;
+    if (!conv->dec || pop3d_decrypted_buffered_bytes(conv->dec) == 0) {
+        g_hash_table_remove_all(conv->held_times);
+    } else if (has_bytes) {
+        nstime_t *t = g_new(nstime_t, 1);
+        *t = pinfo->abs_ts;
+        g_hash_table_insert(conv->held_times, GUINT_TO_POINTER(pinfo->num), t);
+    }
+}
+
+/* TLS payload with the frame's TCP position: through the decrypted-payload follower. */
+static pop3_record *
+build_chunk_decrypted(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, guint32 flags,
+                      guint32 seq, guint32 ack, guint32 length)
+{
+    guint32 captured = tvb_captured_length(tvb);
+    pop3d_tcp_segment seg;
+    feed_ctx ctx;
+    int rc;
+
+    feed_ctx_init(&ctx, conv, pinfo, tvb);
+    ctx.tvb_dir = frame_direction(pinfo, conv);
+    ctx.tvb_offset = pop3d_decrypted_offset(conv->dec, ctx.tvb_dir);
+    ctx.has_tvb_offset = TRUE;
+    memset(&seg, 0, sizeof seg);
+    seg.direction = ctx.tvb_dir;
+    seg.flags = flags & (POP3D_TCP_FIN | POP3D_TCP_ACK);
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.payload_length = length;
+    seg.tag = pinfo->num;
+    rc = pop3d_decrypted_add(conv->dec, &seg, captured ? tvb_get_ptr(tvb, 0, captured) : NULL,
+                             captured, feed_callback, report_callback, &ctx);
+    if (rc == POP3D_OK) {
+        note_held(conv, pinfo, captured != 0);
+        if (!ctx.head && captured) {
+            ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
+            ctx.head->conv = conv;
+            ctx.head->base = G_MAXUINT64;
+            ctx.head->tag = pinfo->num;
+            ctx.head->direction = (guint8)ctx.tvb_dir;
+            ctx.head->flags |= CHUNK_HELD;
+        }
+    }
+    return feed_ctx_done(&ctx, rc, FALSE, TRUE);
+}
+
+/* TLS payload without the frame's TCP position (or TCP without struct tcpinfo): fed directly,
+ * in the order it comes. */
 static pop3_record *
 build_chunk_direct(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, gboolean from_tcp)
 {
@@ -928,6 +999,10 @@ report_callback(void *user_data, const pop3d_tcp_report *report)
             start <= report->offset &&
             report->offset + report->length <= start + tvb_captured_length(ctx->tvb))
             base = start;
+        else if (ctx->tvb && ctx->has_tvb_offset && report->tag == ctx->pinfo->num &&
+                 report->direction == ctx->tvb_dir && report->offset == ctx->tvb_offset &&
+                 report->length <= tvb_captured_length(ctx->tvb))
+            base = ctx->tvb_offset;
         part = part_begin(ctx, report->direction, base, (guint32)report->tag);
         part->fed_length = (guint32)MIN(report->length, G_MAXUINT32);
         if (report->direction < 2)
@@ -959,9 +1034,50 @@ typedef struct syn_record {
     gboolean seen[2];
     guint32 seq[2];
     guint32 frame[2];
+    address src[2]; /* who sent each SYN */
+    guint32 src_port[2];
+    guint32 next[2]; /* the sequence number after the last byte seen (SYN included) */
 } syn_record;
 
 static wmem_map_t *syns = NULL; /* conversation_t * -> syn_record * */
+
+/* The conversation's decrypted-payload follower, made when TLS takes over: each TCP stream
+ * goes on from where it stands (the cleartext before STLS, or the SYN and the TLS handshake). */
+static pop3d_decrypted *
+conv_decrypted(pop3_conv *conv, packet_info *pinfo)
+{
+    conversation_t *conversation;
+    const syn_record *rec;
+    guint i;
+
+    if (conv->dec || conv->ended || conv->failed || !conv->session)
+        return conv->dec;
+    conv->dec = pop3d_decrypted_new(conv->session, NULL);
+    if (!conv->dec)
+        return NULL;
+    if (!conv->held_times)
+        conv->held_times = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    conversation = find_conversation_pinfo(pinfo, 0);
+    rec = conversation && syns ? (const syn_record *)wmem_map_lookup(syns, conversation) : NULL;
+    for (i = 0; i < 2; i++) {
+        if (conv->has_tcp_next[i])
+            pop3d_decrypted_start(conv->dec, i, conv->tcp_next[i]);
+        else if (rec && rec->seen[i])
+            pop3d_decrypted_start(conv->dec, i, rec->next[i]);
+    }
+    return conv->dec;
+}
+
+/* Where the stream of direction d stands after a cleartext segment. */
+static void
+note_tcp_next(pop3_conv *conv, guint32 d, guint32 end)
+{
+    if (d > 1)
+        return;
+    if (!conv->has_tcp_next[d] || (gint32)(end - conv->tcp_next[d]) > 0)
+        conv->tcp_next[d] = end;
+    conv->has_tcp_next[d] = TRUE;
+}
 
 static void
 remember_flags(pop3_conv *conv, packet_info *pinfo, guint32 flags, guint32 fin_seq, guint32 ack)
@@ -1006,6 +1122,7 @@ conv_follower(pop3_conv *conv, packet_info *pinfo)
         pop3d_tcp_segment seg;
         if (!syn->seen[i])
             continue;
+        note_tcp_next(conv, i, syn->seq[i] + 1);
         memset(&seg, 0, sizeof seg);
         seg.direction = i;
         seg.flags = POP3D_TCP_SYN;
@@ -1045,6 +1162,9 @@ feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint
     seg.payload_length = length;
     seg.tag = ctx->pinfo->num;
     remember_flags(conv, ctx->pinfo, flags, seq + length, ack);
+    note_tcp_next(conv, seg.direction,
+                  (flags & POP3D_TCP_SYN) ? seq + 1
+                                          : seq + length + ((flags & POP3D_TCP_FIN) ? 1 : 0));
     if (flags & POP3D_TCP_ACK) {
         if (!conv->has_ack[seg.direction] || (gint32)(ack - conv->ack_high[seg.direction]) > 0)
             conv->ack_high[seg.direction] = ack;
@@ -1072,15 +1192,20 @@ feed_segment(feed_ctx *ctx, guint32 flags, guint32 seq, guint32 ack, const guint
 
 /* TCP payload with its struct tcpinfo: through the follower. */
 static pop3_record *
-build_chunk(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, const struct tcpinfo *tcpi,
-            gboolean from_tcp)
+build_chunk(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pop3_conv *conv,
+            const struct tcpinfo *tcpi, gboolean from_tcp)
 {
     guint32 captured = tvb_captured_length(tvb);
     guint32 reported = tvb_reported_length(tvb);
-    guint32 flags;
+    guint32 flags, seq, ack, length;
     feed_ctx ctx;
     int rc;
 
+    if (!from_tcp && !conv->failed && conv->session) {
+        conv->direct = TRUE;
+        if (conv_decrypted(conv, pinfo) && pop3_frame_tcp(tree, &flags, &seq, &ack, &length))
+            return build_chunk_decrypted(tvb, pinfo, conv, flags, seq, ack, length);
+    }
     if (!tcpi || conv->direct)
         return build_chunk_direct(tvb, pinfo, conv, from_tcp);
     if (!conv->tcp && !conv->ended && conv->session && !conv_follower(conv, pinfo))
@@ -2049,8 +2174,8 @@ dissect_pop3_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     rec = (pop3_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index);
     if (!rec && !PINFO_FD_VISITED(pinfo)) {
         pop3_conv *conv = get_conv(pinfo, !from_tcp);
-        rec =
-            build_chunk(tvb, pinfo, conv, from_tcp ? (const struct tcpinfo *)data : NULL, from_tcp);
+        rec = build_chunk(tvb, pinfo, tree, conv, from_tcp ? (const struct tcpinfo *)data : NULL,
+                          from_tcp);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, call_index, rec);
     }
 
@@ -2085,7 +2210,8 @@ dissect_pop3_tls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
  * Connection end: the accessors pop3-end.c uses
  * ------------------------------------------------------------------------------------------- */
 
-#define KEY_END 0x7fff0001u /* per-frame record of the end of the connection (file scope) */
+#define KEY_END 0x7fff0001u        /* per-frame record of the end of the connection (file scope) */
+#define KEY_END_FINISH 0x7fff0003u /* what finishing a directly fed session gave (file scope) */
 
 pop3_conv *
 pop3_conv_of_frame(packet_info *pinfo)
@@ -2118,53 +2244,54 @@ pop3_conv_unanswered(const pop3_conv *conv, guint32 *frames, guint32 max_frames)
     return n;
 }
 
+/* First pass: ends a conversation whose payload came from TLS. What still waits in the
+ * decrypted-payload follower is decoded first; nothing of what finish reports is in this
+ * frame's bytes (an unreachable base makes every line a "Reassembled line" of its own). */
+static pop3_record *
+finish_direct(pop3_conv *conv, packet_info *pinfo)
+{
+    pop3_record *rec;
+    guint32 dir = frame_direction(pinfo, conv);
+    pop3_chunk *part;
+    feed_ctx ctx;
+    int rc = POP3D_OK;
+
+    feed_ctx_init(&ctx, conv, pinfo, NULL);
+    if (conv->failed || !conv->session) {
+        part = part_begin(&ctx, dir, G_MAXUINT64, pinfo->num);
+        part->flags |= CHUNK_FAILED;
+    } else {
+        if (conv->dec)
+            rc = pop3d_decrypted_flush(conv->dec, feed_callback, report_callback, &ctx);
+        part = part_begin(&ctx, dir, G_MAXUINT64, pinfo->num);
+        if (rc == POP3D_OK)
+            rc = pop3d_session_finish(conv->session, feed_callback, &ctx);
+        if (rc != POP3D_OK)
+            ctx.cur->flags |= CHUNK_FAILED;
+    }
+    part_close(&ctx);
+    g_array_free(ctx.messages, TRUE);
+    rec = record_pack(pinfo, conv, ctx.head, &ctx.encoded);
+    pop3_codec_buf_free(&ctx.encoded);
+    return rec;
+}
+
 gboolean
 pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *root,
               proto_tree *pop3_tree)
 {
     pop3_record *rec =
         (pop3_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END);
+    pop3_record *finish =
+        (pop3_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END_FINISH);
     show_ctx sc;
 
-    if (!rec && conv && conv->direct && !PINFO_FD_VISITED(pinfo)) {
-        feed_ctx ctx;
-        pop3_codec_buf encoded;
-        pop3_codec_frame frame;
-        pop3_chunk *chunk;
-
-        memset(&encoded, 0, sizeof encoded);
-        chunk = wmem_new0(pinfo->pool, pop3_chunk);
-        chunk->conv = conv;
-        chunk->direction =
-            pop3_conv_from_server(conv, pinfo) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
-        /* Nothing of what finish reports is in this frame's bytes: an unreachable base makes
-         * every line a "Reassembled line" of its own. */
-        chunk->base = G_MAXUINT64;
-        if (conv->failed || !conv->session) {
-            chunk->flags |= CHUNK_FAILED;
-        } else {
-            memset(&ctx, 0, sizeof ctx);
-            ctx.conv = conv;
-            ctx.pinfo = pinfo;
-            ctx.messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
-            frame_view(tvb, chunk->base, &frame);
-            pop3_codec_encoder_init(&ctx.enc, &encoded, &frame);
-            if (pop3d_session_finish(conv->session, feed_callback, &ctx) != POP3D_OK)
-                chunk->flags |= CHUNK_FAILED;
-            chunk->blob_length = (guint32)encoded.len;
-            pop3_codec_buf_free(&ctx.encoded); /* what a part feed_callback began encoded */
-            if (ctx.messages->len) { /* a response cut short gives no message; kept for form */
-                chunk->message_count = ctx.messages->len;
-                chunk->messages = (pop3_message *)wmem_memdup(
-                    pinfo->pool, ctx.messages->data, ctx.messages->len * sizeof(pop3_message));
-            }
-            g_array_free(ctx.messages, TRUE);
-        }
-        rec = record_pack(pinfo, conv, chunk, &encoded);
-        pop3_codec_buf_free(&encoded);
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, rec);
+    /* after what the segment itself released (pop3_tcp_segment_seen, KEY_END) */
+    if (conv && conv->direct && !PINFO_FD_VISITED(pinfo)) {
+        finish = finish_direct(conv, pinfo);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END_FINISH, finish);
     }
-    if (!rec)
+    if (!rec && !finish)
         return FALSE;
 
     memset(&sc, 0, sizeof sc);
@@ -2175,7 +2302,10 @@ pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto_tree *ro
     sc.info_added = TRUE; /* no "partial line" note: this frame carries no POP3 bytes */
     /* The Info column holds the TCP summary of this frame: what finish reports is set apart. */
     p_set_proto_data(pinfo->pool, pinfo, proto_pop3, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
-    show_record(&sc, rec);
+    if (rec)
+        show_record(&sc, rec);
+    if (finish)
+        show_record(&sc, finish);
     return TRUE;
 }
 
@@ -2195,6 +2325,21 @@ gboolean
 pop3_conv_direct(const pop3_conv *conv)
 {
     return conv->direct;
+}
+
+gboolean
+pop3_conv_reached(const pop3_conv *conv, guint32 direction, guint32 seq)
+{
+    return !conv->dec || pop3d_decrypted_reached(conv->dec, direction, seq);
+}
+
+void
+pop3_show_fin_from(proto_tree *tree, tvbuff_t *tvb, guint32 frame)
+{
+    proto_item *pi = proto_tree_add_uint(tree, hf_reordered_from, tvb, 0, 0, frame);
+    proto_item_set_generated(pi);
+    proto_item_append_text(pi, " (its FIN, captured before bytes it acknowledged; takes effect "
+                               "here, in the conversation's order)");
 }
 
 guint32
@@ -2244,9 +2389,11 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
         return;
     conv = (pop3_conv *)conversation_get_proto_data(conversation, proto_pop3);
     if (!conv) {
-        if (flags & POP3D_TCP_SYN) { /* perhaps POP3 later: where each stream starts */
-            syn_record *rec = (syn_record *)wmem_map_lookup(syns, conversation);
-            guint i = (flags & POP3D_TCP_ACK) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
+        /* perhaps POP3 later (after a TLS handshake): where each stream starts and stands */
+        syn_record *rec = (syn_record *)wmem_map_lookup(syns, conversation);
+        guint i;
+        if (flags & POP3D_TCP_SYN) {
+            i = (flags & POP3D_TCP_ACK) ? POP3D_SERVER_TO_CLIENT : POP3D_CLIENT_TO_SERVER;
             if (!rec) {
                 rec = wmem_new0(wmem_file_scope(), syn_record);
                 wmem_map_insert(syns, conversation, rec);
@@ -2255,8 +2402,39 @@ pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ac
                 rec->seen[i] = TRUE;
                 rec->seq[i] = seq;
                 rec->frame[i] = pinfo->num;
+                rec->next[i] = seq + 1;
+                copy_address_wmem(wmem_file_scope(), &rec->src[i], &pinfo->src);
+                rec->src_port[i] = pinfo->srcport;
+            }
+        } else if (rec) {
+            for (i = 0; i < 2; i++) {
+                guint32 end = seq + length + ((flags & POP3D_TCP_FIN) ? 1 : 0);
+                if (rec->seen[i] && rec->src_port[i] == pinfo->srcport &&
+                    addresses_equal(&rec->src[i], &pinfo->src) && (gint32)(end - rec->next[i]) > 0)
+                    rec->next[i] = end;
             }
         }
+        return;
+    }
+    if (conv->dec) {
+        /* every segment gives the decrypted-payload follower its TCP position; runs waiting
+         * for the bytes it brought (or acknowledged) are decoded now */
+        pop3d_tcp_segment seg;
+        memset(&seg, 0, sizeof seg);
+        seg.direction = frame_direction(pinfo, conv);
+        seg.flags = flags & (POP3D_TCP_FIN | POP3D_TCP_SYN | POP3D_TCP_ACK);
+        seg.seq = seq;
+        seg.ack = ack;
+        seg.payload_length = length;
+        seg.tag = pinfo->num;
+        remember_flags(conv, pinfo, flags, seq + length, ack);
+        feed_ctx_init(&ctx, conv, pinfo, NULL);
+        rc = pop3d_decrypted_segment(conv->dec, &seg, feed_callback, report_callback, &ctx);
+        if (rc == POP3D_OK)
+            note_held(conv, pinfo, FALSE);
+        record = feed_ctx_done(&ctx, rc, FALSE, FALSE);
+        if (record)
+            p_add_proto_data(wmem_file_scope(), pinfo, proto_pop3, KEY_END, record);
         return;
     }
     if (!conv->tcp)

@@ -32,6 +32,12 @@ const char *pop3_login_name(wmem_allocator_t *scope, const char *authcid, const 
 void pop3_end_register(int proto_pop3);
 void pop3_end_handoff(void);
 
+/* The frame's innermost TCP header (its fields are kept in the tree for the postdissector, so
+ * they are there while TLS hands the dissector decrypted bytes): FALSE when absent. Without the
+ * ACK flag, *ack is 0. */
+gboolean pop3_frame_tcp(proto_tree *tree, guint32 *flags, guint32 *seq, guint32 *ack,
+                        guint32 *length);
+
 /* pop3-heur.c: the "pop3_tcp" heuristic (a server greeting on any TCP port) */
 void pop3_heur_register(int proto_pop3);
 void pop3_heur_handoff(dissector_handle_t pop3_tcp_handle);
@@ -53,18 +59,25 @@ gboolean pop3_conv_end(pop3_conv *conv, tvbuff_t *tvb, packet_info *pinfo, proto
 /* pop3-end.c has recorded the end of the connection (first pass): once per conversation. */
 gboolean pop3_conv_end_decided(const pop3_conv *conv);
 void pop3_conv_set_end_decided(pop3_conv *conv);
-/* TLS payload feeds the session directly: the connection end is decided from TCP's flags. */
+/* TLS payload (no TCP follower): the connection end is decided from TCP's flags. */
 gboolean pop3_conv_direct(const pop3_conv *conv);
+/* Whether the TLS payload the direction sent before TCP sequence number seq was all decoded
+ * (TRUE without a decrypted-payload follower). */
+gboolean pop3_conv_reached(const pop3_conv *conv, guint32 direction, guint32 seq);
+/* Shows that what follows (the connection end) is the FIN of frame `frame`, taking effect
+ * here in the conversation's order (pop3.reordered_from). */
+void pop3_show_fin_from(proto_tree *tree, tvbuff_t *tvb, guint32 frame);
 /* The frame on which the follower finished the session (0: not yet). */
 guint32 pop3_conv_finish_frame(const pop3_conv *conv);
 /* Who ended it: the first RST, else the first FIN, as fed. */
 const char *pop3_conv_end_reason(const pop3_conv *conv);
-/* First pass, every TCP frame (postdissector): a SYN is remembered for conversations not known
- * as POP3 yet; a segment whose payload the dissector did not get (a bare ACK, FIN or RST; a
- * retransmission TCP kept back; payload TCP keeps for its reassembly) goes to the
- * conversation's follower, with its payload when known (`payload`: `length` bytes, else only
- * its flags at the sequence number after the payload), and what that decodes is kept as the
- * frame's record (pop3_conv_end shows it). */
+/* First pass, every TCP frame (postdissector): where each stream stands (SYN and the segments
+ * after it) is remembered for conversations not known as POP3 yet; every segment of a
+ * conversation whose TLS payload is decoded goes to its decrypted-payload follower; a segment whose
+ * payload the dissector did not get (a bare ACK, FIN or RST; a retransmission TCP kept back;
+ * payload TCP keeps for its reassembly) goes to the conversation's follower, with its payload when
+ * known (`payload`: `length` bytes, else only its flags at the sequence number after the payload),
+ * and what that decodes is kept as the frame's record (pop3_conv_end shows it). */
 void pop3_tcp_segment_seen(packet_info *pinfo, guint32 flags, guint32 seq, guint32 ack,
                            guint32 length, const guint8 *payload);
 gboolean pop3_frame_has_end_record(packet_info *pinfo);

@@ -10,7 +10,10 @@
  * Which frame ends the conversation: the first RST from either side; a FIN from the server;
  * a FIN from the client when no command is waiting for its answer. A client may close its
  * side right after QUIT (or any command) and still read the answer: with a command pending,
- * its FIN only ends the conversation once the server's FIN or a RST follows.
+ * its FIN only ends the conversation once the server's FIN or a RST follows. With TLS payload
+ * put back in order, a client FIN that acknowledged server bytes not decoded yet (captured
+ * after it) takes effect in the frame where they are, shown there as that FIN's
+ * (pop3.reordered_from), if no command is left waiting then.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -46,7 +49,16 @@ static gint ett_end_pop3 = -1;
 static expert_field ei_unanswered = EI_INIT;
 static dissector_handle_t end_handle;
 
+/* A client FIN that acknowledged server bytes not decoded yet (TLS payload captured out of
+ * order): it takes effect once they are. pop3_conv * -> pending_fin * */
+typedef struct pending_fin {
+    guint32 frame;
+    guint32 ack;
+} pending_fin;
+static wmem_map_t *pending_fins = NULL;
+
 typedef struct end_record {
+    guint32 fin_frame; /* the FIN that ended it, when it took effect in a later frame */
     const char *reason;
     guint32 unanswered;
     guint32 listed;
@@ -81,6 +93,19 @@ static gboolean
 tcp_flags(proto_tree *tree, guint32 *flags)
 {
     return tcp_field(tree, hf_tcp_flags, flags);
+}
+
+gboolean
+pop3_frame_tcp(proto_tree *tree, guint32 *flags, guint32 *seq, guint32 *ack, guint32 *length)
+{
+    if (!tcp_flags(tree, flags) || !tcp_field(tree, hf_tcp_seq, seq) ||
+        !tcp_field(tree, hf_tcp_len, length))
+        return FALSE;
+    if (!(*flags & TH_ACK) || !tcp_field(tree, hf_tcp_ack, ack)) {
+        *flags &= ~TH_ACK;
+        *ack = 0;
+    }
+    return TRUE;
 }
 
 /* First pass: the segment goes to the conversation's follower when the dissector did not get
@@ -123,6 +148,8 @@ decide(packet_info *pinfo, proto_tree *tree, pop3_conv **conv_out)
     pop3_conv *conv;
     gboolean from_server;
     guint32 unanswered;
+    guint32 ack = 0;
+    pending_fin *pending;
     end_record *rec;
 
     if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt)
@@ -140,12 +167,36 @@ decide(packet_info *pinfo, proto_tree *tree, pop3_conv **conv_out)
         *conv_out = conv;
         return rec;
     }
+    pending = (pending_fin *)wmem_map_lookup(pending_fins, conv);
+    if (pending && pop3_conv_reached(conv, POP3D_SERVER_TO_CLIENT, pending->ack)) {
+        /* the answers the client had when it sent its FIN are decoded now */
+        wmem_map_remove(pending_fins, conv);
+        if (pop3_conv_unanswered(conv, NULL, 0) == 0) {
+            pop3_conv_set_end_decided(conv);
+            rec = wmem_new0(wmem_file_scope(), end_record);
+            rec->reason = end_reason(TH_FIN, FALSE);
+            rec->fin_frame = pending->frame;
+            *conv_out = conv;
+            return rec;
+        }
+    }
     if (!tcp_flags(tree, &flags) || !(flags & (TH_FIN | TH_RST)))
         return NULL;
     from_server = pop3_conv_from_server(conv, pinfo);
     unanswered = pop3_conv_unanswered(conv, NULL, 0);
-    if (!(flags & TH_RST) && !from_server && unanswered)
-        return NULL; /* half-close: the answers may still come */
+    if (!(flags & TH_RST) && !from_server && unanswered) {
+        /* half-close: the answers may still come. When the FIN acknowledged server bytes not
+         * decoded yet (captured later), the client had those answers: it ends the conversation
+         * once they are decoded, if no command is left waiting then. */
+        if (!pending && (flags & TH_ACK) && tcp_field(tree, hf_tcp_ack, &ack) &&
+            !pop3_conv_reached(conv, POP3D_SERVER_TO_CLIENT, ack)) {
+            pending = wmem_new0(wmem_file_scope(), pending_fin);
+            pending->frame = pinfo->num;
+            pending->ack = ack;
+            wmem_map_insert(pending_fins, conv, pending);
+        }
+        return NULL;
+    }
 
     pop3_conv_set_end_decided(conv);
     rec = wmem_new0(wmem_file_scope(), end_record);
@@ -195,6 +246,8 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 
     ti = proto_tree_add_item(tree, proto_pop3, tvb, 0, 0, ENC_NA);
     pop3_tree = proto_item_add_subtree(ti, ett_end_pop3);
+    if (rec->fin_frame && rec->fin_frame != pinfo->num)
+        pop3_show_fin_from(pop3_tree, tvb, rec->fin_frame);
     /* the events that ending the session produced (first pass: ends it), then the end itself:
      * the tree's order is the order of the expert items on every Wireshark version */
     pop3_conv_end(conv, tvb, pinfo, tree, pop3_tree);
@@ -220,6 +273,12 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         pinfo->cinfo, COL_INFO, " | ", "POP3: %s%s", rec->reason,
         rec->unanswered ? wmem_strdup_printf(pinfo->pool, ", %u unanswered", rec->unanswered) : "");
     return tvb_captured_length(tvb);
+}
+
+static void
+end_init(void)
+{
+    pending_fins = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
 }
 
 void
@@ -253,6 +312,7 @@ pop3_end_register(int proto)
     expert = expert_register_protocol(proto);
     expert_register_field_array(expert, ei, array_length(ei));
     end_handle = create_dissector_handle(dissect_pop3_end, proto);
+    register_init_routine(end_init);
 }
 
 void

@@ -10,6 +10,11 @@ struct pop3d_tcp {
   pop3d_session* session;
 };
 
+struct pop3d_decrypted {
+  pop3decode::DecryptedFollower follower;
+  pop3d_session* session;
+};
+
 namespace {
 
 using pop3decode::Direction;
@@ -77,6 +82,19 @@ int guarded(Body&& body) noexcept {
     // Only allocation can fail in the follower.
     return POP3D_ERR_NO_MEMORY;
   }
+}
+
+pop3decode::TcpPosition position_of(const pop3d_tcp_segment& segment) noexcept {
+  pop3decode::TcpPosition p;
+  p.direction = static_cast<Direction>(segment.direction);
+  p.seq = segment.seq;
+  p.length = static_cast<uint32_t>(segment.payload_length);
+  p.ack = segment.ack;
+  p.has_ack = (segment.flags & POP3D_TCP_ACK) != 0;
+  p.syn = (segment.flags & POP3D_TCP_SYN) != 0;
+  p.fin = (segment.flags & POP3D_TCP_FIN) != 0;
+  p.tag = segment.tag;
+  return p;
 }
 
 }  // namespace
@@ -164,6 +182,98 @@ POP3D_EXPORT int pop3d_tcp_stream_offset(const pop3d_tcp* tcp, uint32_t directio
 
 POP3D_EXPORT size_t pop3d_tcp_buffered_bytes(const pop3d_tcp* tcp) noexcept {
   return tcp ? tcp->follower.buffered_bytes() : 0;
+}
+
+POP3D_EXPORT pop3d_decrypted* pop3d_decrypted_new(pop3d_session* session,
+                                                  const pop3d_tcp_options* options) noexcept {
+  if (session == nullptr) return nullptr;
+  pop3decode::TcpOptions tcp_options;
+  if (options != nullptr) {
+    tcp_options.max_buffered_bytes = options->max_buffered_bytes;
+    tcp_options.max_buffered_segments = options->max_buffered_segments;
+  }
+  try {
+    return new pop3d_decrypted{
+        pop3decode::DecryptedFollower(tcp_options,
+                                      pop3d_session_offset(session, POP3D_CLIENT_TO_SERVER),
+                                      pop3d_session_offset(session, POP3D_SERVER_TO_CLIENT)),
+        session};
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+POP3D_EXPORT void pop3d_decrypted_free(pop3d_decrypted* decrypted) noexcept {
+  delete decrypted;
+}
+
+POP3D_EXPORT int pop3d_decrypted_start(pop3d_decrypted* decrypted, uint32_t direction,
+                                       uint32_t next_seq) noexcept {
+  if (decrypted == nullptr || direction > 1) return POP3D_ERR_INVALID_ARGUMENT;
+  return guarded([&] {
+    decrypted->follower.start(static_cast<Direction>(direction), next_seq);
+    return POP3D_OK;
+  });
+}
+
+POP3D_EXPORT int pop3d_decrypted_add(pop3d_decrypted* decrypted, const pop3d_tcp_segment* segment,
+                                     const uint8_t* bytes, size_t length,
+                                     pop3d_event_callback event_callback,
+                                     pop3d_tcp_report_callback report_callback,
+                                     void* user_data) noexcept {
+  if (decrypted == nullptr || segment == nullptr || segment->direction > 1 ||
+      segment->payload_length > UINT32_MAX || (bytes == nullptr && length > 0))
+    return POP3D_ERR_INVALID_ARGUMENT;
+  return guarded([&] {
+    CallbackSink sink(decrypted->session, event_callback, report_callback, user_data);
+    decrypted->follower.decrypted(position_of(*segment),
+                                  std::string_view(reinterpret_cast<const char*>(bytes), length),
+                                  sink);
+    return sink.status();
+  });
+}
+
+POP3D_EXPORT int pop3d_decrypted_segment(pop3d_decrypted* decrypted,
+                                         const pop3d_tcp_segment* segment,
+                                         pop3d_event_callback event_callback,
+                                         pop3d_tcp_report_callback report_callback,
+                                         void* user_data) noexcept {
+  if (decrypted == nullptr || segment == nullptr || segment->direction > 1 ||
+      segment->payload_length > UINT32_MAX)
+    return POP3D_ERR_INVALID_ARGUMENT;
+  return guarded([&] {
+    CallbackSink sink(decrypted->session, event_callback, report_callback, user_data);
+    decrypted->follower.segment(position_of(*segment), sink);
+    return sink.status();
+  });
+}
+
+POP3D_EXPORT int pop3d_decrypted_flush(pop3d_decrypted* decrypted,
+                                       pop3d_event_callback event_callback,
+                                       pop3d_tcp_report_callback report_callback,
+                                       void* user_data) noexcept {
+  if (decrypted == nullptr) return POP3D_ERR_INVALID_ARGUMENT;
+  return guarded([&] {
+    CallbackSink sink(decrypted->session, event_callback, report_callback, user_data);
+    decrypted->follower.flush(sink);
+    return sink.status();
+  });
+}
+
+POP3D_EXPORT uint64_t pop3d_decrypted_offset(const pop3d_decrypted* decrypted,
+                                             uint32_t direction) noexcept {
+  if (decrypted == nullptr || direction > 1) return 0;
+  return decrypted->follower.offset(static_cast<Direction>(direction));
+}
+
+POP3D_EXPORT int pop3d_decrypted_reached(const pop3d_decrypted* decrypted, uint32_t direction,
+                                         uint32_t seq) noexcept {
+  if (decrypted == nullptr || direction > 1) return 0;
+  return decrypted->follower.reached(static_cast<Direction>(direction), seq) ? 1 : 0;
+}
+
+POP3D_EXPORT size_t pop3d_decrypted_buffered_bytes(const pop3d_decrypted* decrypted) noexcept {
+  return decrypted ? decrypted->follower.buffered_bytes() : 0;
 }
 
 POP3D_EXPORT const char* pop3d_tcp_notice_name(uint32_t notice) noexcept {

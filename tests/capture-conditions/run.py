@@ -35,11 +35,16 @@ A copy passes when, without loss, every field multiset and every pairing equals 
 original's (nothing lost, nothing WRONG); with loss, no pairing is WRONG and no drop is SILENT.
 Each test runs with tcp.reassemble_out_of_order on or off (--out-of-order).
 
-Today's plugin decodes TCP payload in capture order (the TCP-ordering module is not used yet),
-so many copies fail. --expect-current-failures FILE names the copies known to fail (one
-"capture kind seed" per line, "#" comments); with it, the run fails only on a failure not in
-the list (a copy of the list that now passes is reported, not failed). Without the flag every
-failure fails the run.
+The plugin puts segments back in the conversation's order with the library's TCP follower
+(cleartext) and its decrypted-payload follower (TLS). The copies that still fail are listed
+with why in known-failures-off.txt and -on.txt: a capture without SYN whose first segments were
+moved (python-midstream cross 3), and TLS copies whose plaintext never reaches the plugin
+because Wireshark's TLS cannot decrypt them (a ServerHello moved before the ClientHello; with
+out-of-order reassembly off, the TLS cross and swap copies: TCP withholds from TLS a segment it
+takes for a retransmission, and TLS decrypts nothing more of that direction).
+--expect-current-failures FILE names the copies known to fail (one "capture kind seed" per
+line, "#" comments); with it, the run fails only on a failure not in the list (a copy of the
+list that now passes is reported, not failed). Without the flag every failure fails the run.
 
 Environment, as tests/tshark/: POP3DECODE_PLUGIN, POP3DECODE_SOURCE_DIR. Exit 77 when tshark
 or the plugin is missing.

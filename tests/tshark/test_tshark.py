@@ -802,6 +802,37 @@ class TcpEdgeCaseTest(unittest.TestCase):
         self.assertEqual(info[6], "[TCP ACKed unseen segment] S: (out of order, decoded later)")
         self.assertTrue(info[7].endswith("C: USER alice | S: +OK (USER alice)"), info[7])
 
+    def test_tls_answer_captured_before_its_command(self):
+        # The same inside TLS (STLS, then implicit TLS): copies of the samples with answers
+        # moved before the commands they answer (mangle.py cross). With TCP's out-of-order
+        # reassembly on, TCP hands TLS every segment and TLS decrypts each direction in order;
+        # the plugin puts the plaintext back in the conversation's order from the TCP positions
+        # of the segments it came on, so every answer pairs with the same command as in the
+        # original. (Seeds whose ServerHello moves before the ClientHello are avoided: TLS
+        # finds no keys then.)
+        ooo = ["-o", "tcp.reassemble_out_of_order:TRUE"]
+        mangle = os.path.join(SOURCE_DIR, "tests", "capture-conditions", "mangle.py")
+        for name, seed in (("curl-stls", 2), ("python-external", 1)):
+            original = os.path.join(SAMPLES, name + ".pcapng")
+            copy = os.path.join(tshark().captures, "%s-cross-%d.pcap" % (name, seed))
+            if not os.path.exists(copy):
+                subprocess.run([sys.executable, mangle, "cross", original, copy, "--seed",
+                                str(seed)], check=True, capture_output=True)
+                with open(os.path.join(SAMPLES, name + ".keys"), "rb") as f:
+                    keys = f.read()
+                with open(os.path.splitext(copy)[0] + ".keys", "wb") as f:
+                    f.write(keys)
+                for path in (copy, os.path.splitext(copy)[0] + ".keys"):
+                    os.chmod(path, 0o644)
+            o = self.sweep(original, ooo)
+            m = self.sweep(copy, ooo)
+            self.assertTrue(m.has("pop3.reordered_from"), name)
+            for field in ("pop3.request.command", "pop3.response.command",
+                          "pop3.response.description", "pop3.end.reason"):
+                self.assertEqual(sorted(m.values(field)), sorted(o.values(field)), (name, field))
+            self.assertEqual(len(m.values("pop3.response_to")), len(o.values("pop3.response_to")))
+            self.assertFalse(m.has("pop3.anomaly.response_unexpected"), name)
+
     def test_fin_before_the_last_data(self):
         # The client's FIN captured before its QUIT, the server's FIN before its answer: both
         # act at their sequence position, so QUIT and its answer are decoded, then the end.

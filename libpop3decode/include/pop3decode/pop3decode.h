@@ -1056,6 +1056,71 @@ POP3D_EXPORT size_t pop3d_tcp_buffered_bytes(const pop3d_tcp* tcp) POP3D_NOEXCEP
 /* Static name of a pop3d_tcp_notice ("tcp_retransmission", ...), or NULL. */
 POP3D_EXPORT const char* pop3d_tcp_notice_name(uint32_t notice) POP3D_NOEXCEPT;
 
+/* ---------------------------------------------------------------------------------------------
+ * Decrypted payload follower: feeds a pop3d_session with the decrypted bytes of a TCP
+ * conversation protected by TLS (implicit TLS, or after STLS), putting them in the
+ * conversation's order across directions (C++: pop3decode::DecryptedFollower in
+ * pop3decode/tcp.hpp). TLS decrypts each direction in order but hands the plaintext over in
+ * capture order; a capture merged from two one-way taps can hold an answer before its command.
+ * Give it every TCP segment of the conversation in capture order (pop3d_decrypted_segment:
+ * position only) and, before that, each run of decrypted bytes TLS handed over on that segment
+ * (pop3d_decrypted_add). A run waits while its segment acknowledges TCP bytes of the other
+ * direction not seen yet or decrypted bytes of it still waiting, or while an earlier run of its
+ * direction waits; it is fed when they came. Stream offsets go on from the session's offsets
+ * when the follower is made; each chunk's acknowledgement hint is the other direction's
+ * plaintext that its segment's acknowledgement covers. Waiting bytes and runs are bounded
+ * (max_buffered_bytes, max_buffered_segments; past them the oldest run is fed with
+ * POP3D_TCP_NOTICE_ACK_UNMET). It never finishes the session and gives no gaps.
+ * Reports are pop3d_tcp_report: CHUNK (one per run; tag: the segment given with the run),
+ * NOTICE (ACK_UNMET).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct pop3d_decrypted pop3d_decrypted;
+
+/* A follower feeding `session`, which it borrows (as pop3d_tcp_new; the session may have been
+ * fed before, e.g. the cleartext up to STLS). options may be NULL; start_segments is unused.
+ * NULL if session is NULL or out of memory. */
+POP3D_EXPORT pop3d_decrypted* pop3d_decrypted_new(pop3d_session* session,
+                                                  const pop3d_tcp_options* options) POP3D_NOEXCEPT;
+POP3D_EXPORT void pop3d_decrypted_free(pop3d_decrypted* decrypted) POP3D_NOEXCEPT;
+/* Where a direction's TCP stream stands as following begins (segments seen before it: the TLS
+ * handshake, the cleartext before STLS): the sequence number of its next byte. Ignored once that
+ * direction was seen. A direction neither started nor seen makes nothing wait. */
+POP3D_EXPORT int pop3d_decrypted_start(pop3d_decrypted* decrypted, uint32_t direction,
+                                       uint32_t next_seq) POP3D_NOEXCEPT;
+/* `length` decrypted bytes (borrowed for the call) that TLS handed over on `segment`, whose
+ * payload is not read: payload_length is its TCP payload length, flags, seq, ack and tag as for
+ * pop3d_tcp_add. Call it for each run of the segment, then pop3d_decrypted_segment for it.
+ * Returns as pop3d_tcp_add. */
+POP3D_EXPORT int pop3d_decrypted_add(pop3d_decrypted* decrypted, const pop3d_tcp_segment* segment,
+                                     const uint8_t* bytes, size_t length,
+                                     pop3d_event_callback event_callback,
+                                     pop3d_tcp_report_callback report_callback,
+                                     void* user_data) POP3D_NOEXCEPT;
+/* A TCP segment of the conversation, in capture order (payload not read; payload_length is its
+ * TCP payload length): runs waiting for it are fed. Returns as pop3d_tcp_add. */
+POP3D_EXPORT int pop3d_decrypted_segment(pop3d_decrypted* decrypted,
+                                         const pop3d_tcp_segment* segment,
+                                         pop3d_event_callback event_callback,
+                                         pop3d_tcp_report_callback report_callback,
+                                         void* user_data) POP3D_NOEXCEPT;
+/* Feeds every waiting run (the conversation ends; the caller then finishes the session). */
+POP3D_EXPORT int pop3d_decrypted_flush(pop3d_decrypted* decrypted,
+                                       pop3d_event_callback event_callback,
+                                       pop3d_tcp_report_callback report_callback,
+                                       void* user_data) POP3D_NOEXCEPT;
+/* Stream offset that the next decrypted bytes given to pop3d_decrypted_add in a direction will
+ * have (0 for bad arguments). */
+POP3D_EXPORT uint64_t pop3d_decrypted_offset(const pop3d_decrypted* decrypted,
+                                             uint32_t direction) POP3D_NOEXCEPT;
+/* 1 when what `direction` sent before TCP sequence number `seq` was all seen and its decrypted
+ * bytes fed to the session (a segment acknowledging `seq` brings nothing from the other side
+ * that is not decoded yet), or when that direction was neither started nor seen; else 0 (and
+ * for bad arguments). */
+POP3D_EXPORT int pop3d_decrypted_reached(const pop3d_decrypted* decrypted, uint32_t direction,
+                                         uint32_t seq) POP3D_NOEXCEPT;
+/* Decrypted bytes waiting (0 for NULL). */
+POP3D_EXPORT size_t pop3d_decrypted_buffered_bytes(const pop3d_decrypted* decrypted) POP3D_NOEXCEPT;
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -214,6 +214,127 @@ class TcpFollower {
   bool ended_ = false;
 };
 
+// The decrypted payload of a TCP conversation protected by TLS (implicit TLS, or after
+// STARTTLS), put in the conversation's order across directions.
+//
+// TLS decrypts each direction's records in stream order (they are numbered), so each
+// direction's plaintext already comes in order; but it is handed over in capture order, and a
+// capture merged from two one-way taps can hold an answer before the command it answers. The
+// caller gives this follower every TCP segment of the conversation, in capture order, by its
+// position only (sequence number, payload length, acknowledgement, flags; segment()), and each
+// run of decrypted bytes with the TCP segment on which TLS handed it over (the one that
+// completed its record; decrypted(), called before segment() for that segment). A run is fed to
+// the sink at once, unless its segment acknowledges TCP bytes of the other direction not seen
+// yet, or decrypted bytes of the other direction that are still held, or an earlier run of its
+// own direction is held: then it waits, and is fed when those came (in the call that brought
+// them), so an answer captured before its command is decoded after it.
+//
+// - Offsets: the sink gets stream offsets that go on from the offsets given to the constructor
+//   (what the session had before TLS, e.g. the cleartext up to STARTTLS).
+// - Hints: each chunk's peer_acked is the other direction's plaintext offset that its segment's
+//   acknowledgement covers (the plaintext of every segment ending at or before it), read from
+//   where each TCP segment ended and how much plaintext had come by then; never more than the
+//   other direction's offset in the sink, never decreasing within a direction.
+// - Start: start() gives a direction's next TCP sequence number when following begins
+//   (segments seen earlier: the TLS handshake, the cleartext before STARTTLS). A direction
+//   neither started nor seen waits for nothing.
+// - Bounds: the decrypted bytes and runs held (both directions together) are bounded
+//   (TcpOptions::max_buffered_bytes and max_buffered_segments); past them the oldest run is fed
+//   without the bytes it acknowledges (TcpNoticeKind::ack_unmet). Holes of one direction's TCP
+//   stream are remembered up to a fixed count, then the oldest is taken as lost. flush() feeds
+//   everything held (the conversation ends). No gaps: TLS cannot decrypt past a lost record.
+// - The sink is never finished here: the caller decides when the conversation ends.
+//
+// Every chunk carries the tag of the segment given to decrypted(), and is one whole run.
+struct TcpPosition {
+  Direction direction{};
+  uint32_t seq = 0;     // sequence number of the first payload byte (of the SYN, with syn)
+  uint32_t length = 0;  // TCP payload length (the encrypted bytes)
+  uint32_t ack = 0;     // meaningful only when has_ack
+  bool has_ack = false;
+  bool syn = false;
+  bool fin = false;
+  uint64_t tag = 0;
+};
+
+class DecryptedFollower {
+ public:
+  explicit DecryptedFollower(TcpOptions options = {}, uint64_t client_offset = 0,
+                             uint64_t server_offset = 0);
+
+  // Where direction d's TCP stream stands as following begins: the sequence number of its
+  // next byte. Ignored once the direction was seen.
+  void start(Direction d, uint32_t next_seq);
+  // Decrypted bytes that TLS handed over on TCP segment `segment` (any number of runs per
+  // segment, in TLS's order). `bytes` is only read during the call.
+  void decrypted(const TcpPosition& segment, std::string_view bytes, TcpSink& sink);
+  // A TCP segment of the conversation, in capture order, after its decrypted runs (every
+  // segment: handshake records, alerts, bare ACKs, FIN and RST segments too).
+  void segment(const TcpPosition& segment, TcpSink& sink);
+  // Feeds every held run (oldest first where both directions hold some).
+  void flush(TcpSink& sink);
+
+  // Stream offset of the next decrypted byte given to decrypted() in a direction.
+  uint64_t offset(Direction d) const noexcept { return given_[index(d)]; }
+  // Whether what direction d sent before TCP sequence number `seq` was all seen and its
+  // decrypted runs fed to the sink (a peer that acknowledged `seq` got nothing not decoded yet).
+  // True for a direction neither started nor seen.
+  bool reached(Direction d, uint32_t seq) const noexcept;
+  size_t buffered_bytes() const noexcept { return buffered_bytes_; }
+  size_t buffered_runs() const noexcept { return held_[0].size() + held_[1].size(); }
+
+  // Holes of one direction's TCP stream remembered before the oldest is taken as lost.
+  static constexpr size_t max_holes = 64;
+  // Marks (TCP position -> plaintext offset) kept per direction for the hints.
+  static constexpr size_t max_marks = 4096;
+
+ private:
+  struct Run {
+    std::string bytes;
+    uint64_t offset = 0;
+    uint32_t end = 0;  // TCP sequence number after the segment that brought it
+    uint32_t ack = 0;
+    bool has_ack = false;
+    uint64_t tag = 0;
+    uint64_t arrival = 0;
+  };
+  struct Mark {
+    uint32_t end = 0;     // TCP sequence number after a segment
+    uint64_t offset = 0;  // plaintext offset reached by then
+  };
+  struct Position {
+    bool known = false;
+    uint32_t next = 0;                                 // every byte before it was seen
+    std::vector<std::pair<uint32_t, uint32_t>> ahead;  // [start, end) seen beyond a hole
+  };
+  enum class Wait { none, tcp, held };
+
+  static size_t index(Direction d) noexcept { return static_cast<size_t>(d); }
+  static Direction other(Direction d) noexcept {
+    return d == Direction::client_to_server ? Direction::server_to_client
+                                            : Direction::client_to_server;
+  }
+  void advance(Direction d, uint32_t seq, uint32_t end);
+  void mark(Direction d, uint32_t end, uint64_t offset);
+  Wait waits(Direction d, const Run& run) const noexcept;
+  uint64_t hint(Direction d, const Run& run);
+  void feed(Direction d, const Run& run, std::string_view bytes, TcpSink& sink);
+  void deliver(Direction d, TcpSink& sink, bool forced);
+  Direction oldest() const noexcept;
+  void pump(TcpSink& sink);
+  void enforce_bounds(TcpSink& sink);
+
+  TcpOptions options_;
+  Position position_[2];
+  std::deque<Run> held_[2];
+  std::deque<Mark> marks_[2];
+  uint64_t given_[2] = {0, 0};      // plaintext offset after every run given
+  uint64_t delivered_[2] = {0, 0};  // plaintext offset after every run fed to the sink
+  uint64_t last_hint_[2] = {tcp_ack_unknown, tcp_ack_unknown};
+  uint64_t arrivals_ = 0;
+  size_t buffered_bytes_ = 0;
+};
+
 // Drives a Session: chunks become Session::feed, gaps Session::gap, the end Session::finish.
 // Events reach `handler`. Each chunk's acknowledgement hint is given to the Session
 // (Session::set_peer_acknowledged) before its bytes, so capture loss never shifts which command
