@@ -2553,8 +2553,9 @@ proto_register_pop3(void)
           "The unstuffed octets of a RETR answer equal the +OK's octet count", HFILL}},
         {&hf_reordered_from,
          {"Bytes of frame", "pop3.reordered_from", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
-          "What follows was decoded from bytes of that frame, captured out of order and put "
-          "back in the conversation's order (TCP sequence and acknowledgement numbers)",
+          "What follows was decoded from bytes (or took effect from the FIN) of that frame, "
+          "captured out of order and put back in the conversation's order (TCP sequence and "
+          "acknowledgement numbers)",
           HFILL}},
     };
     static ei_register_info ei_own[] = {
