@@ -840,6 +840,20 @@ feed_ctx_init(feed_ctx *ctx, pop3_conv *conv, packet_info *pinfo, tvbuff_t *tvb)
     ctx->messages = g_array_new(FALSE, FALSE, sizeof(pop3_message));
 }
 
+/* A frame that gave no event: one part of it that says why (flags), none of it in the tvb. */
+static void
+empty_part(feed_ctx *ctx, guint32 direction, guint8 flags)
+{
+    pop3_chunk *part = wmem_new0(ctx->pinfo->pool, pop3_chunk);
+
+    part->conv = ctx->conv;
+    part->base = G_MAXUINT64;
+    part->tag = ctx->pinfo->num;
+    part->direction = (guint8)direction;
+    part->flags = flags;
+    ctx->head = ctx->tail = part;
+}
+
 /* After the library calls of one frame: the parts, the session user, failure and end. Without
  * `always`, a call that produced nothing (no part, no failure) leaves no record: NULL. */
 static pop3_record *
@@ -851,14 +865,9 @@ feed_ctx_done(feed_ctx *ctx, int rc, gboolean from_tcp, gboolean always)
 
     part_close(ctx);
     g_array_free(ctx->messages, TRUE);
+    if (!ctx->head && (always || rc != POP3D_OK))
+        empty_part(ctx, frame_direction(ctx->pinfo, conv), 0);
     head = ctx->head;
-    if (!head && (always || rc != POP3D_OK)) {
-        head = wmem_new0(ctx->pinfo->pool, pop3_chunk);
-        head->conv = conv;
-        head->base = G_MAXUINT64;
-        head->tag = ctx->pinfo->num;
-        head->direction = (guint8)frame_direction(ctx->pinfo, conv);
-    }
     if (head)
         head->fed_from = ctx->retransmitted;
     if (head && rc == POP3D_OK && conv->session) {
@@ -944,14 +953,8 @@ build_chunk_decrypted(tvbuff_t *tvb, packet_info *pinfo, pop3_conv *conv, guint3
                              captured, feed_callback, report_callback, &ctx);
     if (rc == POP3D_OK) {
         note_held(conv, pinfo, captured != 0);
-        if (!ctx.head && captured) {
-            ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
-            ctx.head->conv = conv;
-            ctx.head->base = G_MAXUINT64;
-            ctx.head->tag = pinfo->num;
-            ctx.head->direction = (guint8)ctx.tvb_dir;
-            ctx.head->flags |= CHUNK_HELD;
-        }
+        if (!ctx.head && captured)
+            empty_part(&ctx, ctx.tvb_dir, CHUNK_HELD);
     }
     return feed_ctx_done(&ctx, rc, FALSE, TRUE);
 }
@@ -1223,21 +1226,10 @@ build_chunk(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pop3_conv *conv
         flags &= ~(guint32)(POP3D_TCP_FIN | POP3D_TCP_RST);
     rc = feed_segment(&ctx, flags, tcpi->seq, tcpi->lastackseq,
                       captured ? tvb_get_ptr(tvb, 0, captured) : NULL, captured);
-    if (rc == POP3D_OK && !ctx.head && captured > ctx.retransmitted) {
-        ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
-        ctx.head->conv = conv;
-        ctx.head->base = G_MAXUINT64;
-        ctx.head->tag = pinfo->num;
-        ctx.head->direction = (guint8)ctx.tvb_dir;
-        ctx.head->flags |= CHUNK_HELD;
-    } else if (rc == POP3D_OK && !ctx.head && captured && ctx.retransmitted >= captured) {
-        ctx.head = ctx.tail = wmem_new0(pinfo->pool, pop3_chunk);
-        ctx.head->conv = conv;
-        ctx.head->base = G_MAXUINT64;
-        ctx.head->tag = pinfo->num;
-        ctx.head->direction = (guint8)ctx.tvb_dir;
-        ctx.head->flags |= CHUNK_RETRANSMISSION;
-    }
+    if (rc == POP3D_OK && !ctx.head && captured > ctx.retransmitted)
+        empty_part(&ctx, ctx.tvb_dir, CHUNK_HELD);
+    else if (rc == POP3D_OK && !ctx.head && captured && ctx.retransmitted >= captured)
+        empty_part(&ctx, ctx.tvb_dir, CHUNK_RETRANSMISSION);
     return feed_ctx_done(&ctx, rc, from_tcp, TRUE);
 }
 
