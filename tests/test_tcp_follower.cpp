@@ -568,6 +568,56 @@ TEST_CASE("a segment from before a settled origin is reported, not decoded", "[t
   CHECK(before_start);
 }
 
+TEST_CASE("a bare ACK starting a direction holds the answers to its unseen bytes", "[tcp]") {
+  // A capture that starts mid-stream: the client's first segment is a bare ACK, then the server
+  // answers a command captured only after that answer (merged one-way taps). The ACK's sequence
+  // number fixes the client's origin, so the answer waits for the command.
+  for (uint32_t start_segments : {1u, 4u}) {
+    struct OrderSink final : TcpSink {
+      void feed(const TcpChunk& chunk) override {
+        order += (chunk.direction == C ? "C:" : "S:") + std::string(chunk.bytes);
+      }
+      void gap(Direction, uint64_t, uint64_t) override { order += "gap "; }
+      void finish() override {}
+      void notice(const TcpNotice&) override {}
+      std::string order;
+    } sink;
+    TcpOptions options;
+    options.start_segments = start_segments;
+    TcpFollower follower(options);
+    TcpSegment s0;  // the end of an earlier answer
+    s0.direction = S;
+    s0.seq = 7000;
+    s0.has_ack = true;
+    s0.ack = 2000;
+    s0.payload = ".\r\n";
+    follower.add(s0, sink);
+    TcpSegment ack;  // the client acknowledges it: it stands at 2000
+    ack.direction = C;
+    ack.seq = 2000;
+    ack.has_ack = true;
+    ack.ack = 7003;
+    follower.add(ack, sink);
+    TcpSegment answer;  // the answer to DELE 1, captured before it
+    answer.direction = S;
+    answer.seq = 7003;
+    answer.has_ack = true;
+    answer.ack = 2008;
+    answer.payload = "+OK\r\n";
+    follower.add(answer, sink);
+    TcpSegment command;
+    command.direction = C;
+    command.seq = 2000;
+    command.has_ack = true;
+    command.ack = 7003;
+    command.payload = "DELE 1\r\n";
+    follower.add(command, sink);
+    follower.end(sink);
+    INFO("start_segments " << start_segments);
+    CHECK(sink.order == "S:.\r\nC:DELE 1\r\nS:+OK\r\n");
+  }
+}
+
 TEST_CASE("RST ends the conversation at its sequence position", "[tcp]") {
   const pop3test::Vector v = pop3test::load_vector(real_vectors().front());
   Rng rng(9);

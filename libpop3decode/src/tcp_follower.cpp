@@ -76,7 +76,10 @@ void TcpFollower::add(const TcpSegment& segment, TcpSink& sink) {
   }
   if (deliver_directly(segment, data_seq, arrival, sink)) {
     // In order and nothing waits: the common case costs no copy.
-  } else if (!segment.payload.empty() || segment.fin || segment.rst) {
+  } else if (!segment.payload.empty() || segment.fin || segment.rst || !s.has_origin) {
+    // A segment without payload of a direction whose origin is not fixed yet counts too: its
+    // sequence number is the next byte its sender will send, so bytes the other direction
+    // acknowledges beyond it were not seen yet (a capture that starts mid-stream with an ACK).
     if (!s.has_origin) {
       s.start.push_back(StartSegment{data_seq, std::string(segment.payload), segment.fin,
                                      segment.rst, segment.tag, arrival, segment.ack,

@@ -24,7 +24,8 @@
 //   hole is given to the sink as a gap at its exact offset (or the bytes a held segment
 //   acknowledges are given as a gap of the other direction) and decoding goes on.
 // - Origins: stream offset 0 of a direction is the byte after its SYN. Without a SYN (a capture
-//   that starts mid-stream) the first segments of that direction are held until either
+//   that starts mid-stream) the first segments of that direction, a bare ACK included (its
+//   sequence number is the next byte its sender will send), are held until either
 //   `start_segments` segments of it were seen, or a segment of the other direction is about to
 //   be delivered, or a bound or the end is reached; the origin is then the lowest sequence
 //   number among them. This is the bounded look-back: a segment that comes later from before
