@@ -5,12 +5,15 @@
 # SMALL frames; (instructions(whole) - instructions(cut)) / (frames(whole) - frames(cut)) is the
 # cost of one more frame, without tshark's start-up and the plugin's registration.
 #
-# Configurations (plain pass, `tshark -n -r CAPTURE OPTIONS > /dev/null`):
+# Configurations (plain pass, `tshark -n -r CAPTURE OPTIONS > /dev/null`). The built-in and the
+# floor run as users run them without this project: the plugin not loaded.
 #   plugin-noreasm  -o pop3.reassemble:FALSE                 plugin, no multi-line reassembly
-#   builtin-noreasm -d tcp.port==110,pop -o pop.desegment_data:FALSE
+#   builtin-noreasm -o pop.desegment_data:FALSE              plugin not loaded
 #   plugin          (defaults)
-#   builtin         -d tcp.port==110,pop
-#   floor           --disable-protocol pop3 --disable-protocol pop
+#   builtin         (defaults)                               plugin not loaded
+#   floor           --disable-protocol pop                   plugin not loaded: TCP, then its
+#                                                            heuristics and `data` on the payload
+#   floor-loaded    --disable-protocol pop3 --disable-protocol pop   plugin loaded, disabled
 #
 #   bench/tshark-segment-cost.sh BUILD_DIR [CAPTURE]
 # CAPTURE defaults to BUILD_DIR/captures/segcost.pcap, made on demand (make-captures.py many,
@@ -28,12 +31,12 @@ if [ ! -s "$capture" ]; then
   python3 "$here/make-captures.py" many "$capture" --mb 20
 fi
 small=${SMALL:-2000}
-configs=${CONFIGS:-"plugin-noreasm builtin-noreasm plugin builtin floor"}
+configs=${CONFIGS:-"plugin-noreasm builtin-noreasm plugin builtin floor floor-loaded"}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 wsver=$(basename "$(dirname "$(dirname "$plugin")")")
-mkdir -p "$work/plugins/$wsver/epan" "$work/home"
+mkdir -p "$work/plugins/$wsver/epan" "$work/home" "$work/no-plugins"
 cp "$plugin" "$work/plugins/$wsver/epan/"
 cp "$capture" "$work/whole.pcap"
 editcap -r "$work/whole.pcap" "$work/cut.pcap" "1-$small" >/dev/null
@@ -42,23 +45,28 @@ chmod -R a+rwX "$work"
 as_user=""
 [ "$(id -u)" = 0 ] && as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
 run_env="$as_user env HOME=$work/home WIRESHARK_PLUGIN_DIR=$work/plugins LC_ALL=C"
+bare_env="$as_user env HOME=$work/home WIRESHARK_PLUGIN_DIR=$work/no-plugins LC_ALL=C"
+$bare_env tshark -G plugins | grep -q pop3decode && { echo "the plugin loads from no-plugins" >&2; exit 1; }
 $run_env tshark -G plugins | grep -q pop3decode || { echo "the plugin does not load" >&2; exit 1; }
 
 opts() {
   case $1 in
     plugin-noreasm) echo "-o pop3.reassemble:FALSE" ;;
-    builtin-noreasm) echo "-d tcp.port==110,pop -o pop.desegment_data:FALSE" ;;
+    builtin-noreasm) echo "-o pop.desegment_data:FALSE" ;;
     plugin) echo "" ;;
-    builtin) echo "-d tcp.port==110,pop" ;;
-    floor) echo "--disable-protocol pop3 --disable-protocol pop" ;;
+    builtin) echo "" ;;
+    floor) echo "--disable-protocol pop" ;;
+    floor-loaded) echo "--disable-protocol pop3 --disable-protocol pop" ;;
     *) echo "unknown configuration $1" >&2; exit 2 ;;
   esac
 }
 frames() { $run_env capinfos -c -M "$1" | sed -n 's/^Number of packets: *//p'; }
-instructions() {  # instructions FILE OPTIONS...
-  f=$1; shift
+instructions() {  # instructions CONFIG FILE OPTIONS...
+  cfg=$1 f=$2; shift 2
+  env_of=$run_env
+  case $cfg in builtin*|floor) env_of=$bare_env ;; esac
   # shellcheck disable=SC2086
-  $run_env valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$work/vg.log" \
+  $env_of valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$work/vg.log" \
     tshark -n -r "$f" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/vg.log" >&2; exit 1; }
   sed -n 's/.*Collected : *//p' "$work/vg.log"
 }
@@ -69,8 +77,8 @@ echo "# capture $capture: $nw frames (cut: first $nc)"
 printf '%-16s %16s %16s %16s\n' config "instr (whole)" "instr (cut)" "per frame"
 for cfg in $configs; do
   # shellcheck disable=SC2046
-  iw=$(instructions "$work/whole.pcap" $(opts "$cfg"))
+  iw=$(instructions "$cfg" "$work/whole.pcap" $(opts "$cfg"))
   # shellcheck disable=SC2046
-  ic=$(instructions "$work/cut.pcap" $(opts "$cfg"))
+  ic=$(instructions "$cfg" "$work/cut.pcap" $(opts "$cfg"))
   printf '%-16s %16s %16s %16s\n' "$cfg" "$iw" "$ic" $(( (iw - ic) / (nw - nc) ))
 done

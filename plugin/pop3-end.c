@@ -278,7 +278,22 @@ dissect_pop3_end(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 static void
 end_init(void)
 {
+    GArray *wanted = NULL;
+
     pending_fins = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
+    /* TCP's fields of every frame make tshark build a protocol tree for every frame, which costs
+     * every dissector of the capture: asked for only while POP3 is enabled. Init routines run
+     * when a file is opened or dissected again, before tshark and Wireshark decide on a tree. */
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_pop3))) {
+        wanted = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), 5);
+        g_array_append_val(wanted, hf_tcp_flags);
+        g_array_append_val(wanted, hf_tcp_seq);
+        g_array_append_val(wanted, hf_tcp_ack);
+        g_array_append_val(wanted, hf_tcp_len);
+        if (hf_tcp_payload >= 0)
+            g_array_append_val(wanted, hf_tcp_payload);
+    }
+    set_postdissector_wanted_hfids(end_handle, wanted);
 }
 
 void
@@ -318,19 +333,11 @@ pop3_end_register(int proto)
 void
 pop3_end_handoff(void)
 {
-    GArray *wanted = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), 1);
-
     hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
     hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
     hf_tcp_ack = proto_registrar_get_id_byname("tcp.ack");
     hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
     hf_tcp_payload = proto_registrar_get_id_byname("tcp.payload");
-    g_array_append_val(wanted, hf_tcp_flags);
-    g_array_append_val(wanted, hf_tcp_seq);
-    g_array_append_val(wanted, hf_tcp_ack);
-    g_array_append_val(wanted, hf_tcp_len);
-    if (hf_tcp_payload >= 0)
-        g_array_append_val(wanted, hf_tcp_payload);
+    /* the wanted TCP fields are set by end_init() */
     register_postdissector(end_handle);
-    set_postdissector_wanted_hfids(end_handle, wanted);
 }
