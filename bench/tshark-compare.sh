@@ -4,10 +4,10 @@
 #   many.pcap        >= 100 MB of frames: about a thousand interleaved POP3 sessions, MSS 1460
 #   single-20.pcap   one session, one RETR of 20 MB
 #   single-200.pcap  one session, one RETR of 200 MB
-# Same tshark binary and plugin set for every run; configurations alternate within each
-# repetition; the median of REPS runs is reported: wall seconds, CPU seconds (user + system:
-# less disturbed than wall time on a shared machine) and peak RSS, from
-# /usr/bin/time -f '%e %M %U %S'.
+# Same tshark binary for every run (the built-in and the floor without the plugin loaded);
+# configurations alternate within each repetition; the median of REPS runs is reported: wall
+# seconds, CPU seconds (user + system: less disturbed than wall time on a shared machine) and
+# peak RSS, from /usr/bin/time -f '%e %M %U %S'.
 #
 #   bench/tshark-compare.sh [BUILD_DIR]      (default: ../build-bench next to the checkout)
 #
@@ -43,7 +43,7 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 wsver=$(basename "$(dirname "$(dirname "$plugin")")")
-mkdir -p "$work/plugins/$wsver/epan" "$work/home" "$work/out"
+mkdir -p "$work/plugins/$wsver/epan" "$work/home" "$work/out" "$work/no-plugins"
 cp "$plugin" "$work/plugins/$wsver/epan/"
 chmod -R a+rwX "$work"
 if [ "$(id -u)" = 0 ]; then
@@ -52,6 +52,9 @@ else
   as_user=""
 fi
 run_env="$as_user env HOME=$work/home WIRESHARK_PLUGIN_DIR=$work/plugins LC_ALL=C"
+# The built-in dissector and the floor run as without this project: the plugin not loaded (a
+# loaded plugin's postdissector makes tshark build a protocol tree for every frame).
+bare_env="$as_user env HOME=$work/home WIRESHARK_PLUGIN_DIR=$work/no-plugins LC_ALL=C"
 for c in $captures; do
   $run_env test -r "$capdir/$c.pcap" || { echo "$capdir/$c.pcap not readable by uid 65534" >&2; exit 1; }
 done
@@ -71,8 +74,8 @@ config_opts() {
   case $1 in
     plugin)      echo "" ;;                                  # default preferences (IMF on)
     plugin-noimf) echo "-o $imf_pref:FALSE" ;;
-    builtin)     echo "-d tcp.port==110,pop" ;;              # same plugins loaded, port 110 to pop
-    floor)       echo "--disable-protocol pop3 --disable-protocol pop" ;;
+    builtin)     echo "" ;;                                  # plugin not loaded: pop on 110
+    floor)       echo "--disable-protocol pop" ;;            # plugin not loaded
   esac
 }
 mode_opts() {  # plain pass, or one field extracted per packet
@@ -109,7 +112,9 @@ for c in $captures; do
       for cfg in $order; do
         opts="$(config_opts "$cfg") $(mode_opts "$mode" "$cfg")"
         # shellcheck disable=SC2086
-        $run_env /usr/bin/time -f '%e %M %U %S' -o "$work/out/time" tshark -n -r "$f" $opts > /dev/null 2> "$work/out/err" \
+        env_of=$run_env
+        case $cfg in builtin|floor) env_of=$bare_env ;; esac
+        $env_of /usr/bin/time -f '%e %M %U %S' -o "$work/out/time" tshark -n -r "$f" $opts > /dev/null 2> "$work/out/err" \
           || { echo "tshark failed: $cfg $mode $c"; cat "$work/out/err"; exit 1; }
         echo "$c $mode $cfg $(tail -n 1 "$work/out/time")" >> "$log"
       done
