@@ -6,7 +6,8 @@
 // Input layout:
 //   byte 0: mode. bit 0: no handshake (the capture starts mid-stream, no SYN);
 //           bits 1-2: bounds (roomy, default, 4096 bytes / 32 segments, 256 / 4);
-//           bit 3: start_segments 1 instead of 4.
+//           bit 3: start_segments 1 instead of 4;
+//           bit 4: loss_grace_segments 2 instead of 64 (roomy bounds: 0, never).
 //   bytes 1-8: the initial sequence numbers of the client and the server (little endian).
 //   then records separated by FF FE, up to FF FD: a control byte (bit 0 direction; bits 4-7 the
 //   segment size, see segment_sizes) and the bytes that direction sends next.
@@ -338,6 +339,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (mode & 8) options.start_segments = 1;
   const bool roomy = ((mode >> 1) & 3) == 0;
+  // Roomy: any reordering distance decodes exactly, so nothing is taken as lost early.
+  if (roomy)
+    options.loss_grace_segments = 0;
+  else if (mode & 16)
+    options.loss_grace_segments = 2;
   const bool exact_offsets = handshake && !mangled.foreign && !mangled.bogus_ack;
 
   Session session;

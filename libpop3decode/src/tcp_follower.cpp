@@ -92,9 +92,51 @@ void TcpFollower::add(const TcpSegment& segment, TcpSink& sink) {
             segment.ack, segment.has_ack, sink);
     }
   }
+  note_ack(segment);
   pump(sink);
+  while (give_lost(sink)) pump(sink);
   enforce_bounds(sink);
   check_end(sink);
+}
+
+// Keeps the furthest acknowledgement each direction got from the other side.
+void TcpFollower::note_ack(const TcpSegment& segment) {
+  if (!segment.has_ack) return;
+  Side& acked = side(other(segment.direction));
+  if (!acked.has_origin) return;
+  const int64_t p = position(acked, segment.ack);
+  if (p > acked.peer_acked && p - static_cast<int64_t>(acked.next) <= far_ahead)
+    acked.peer_acked = p;
+}
+
+// Bytes the other side acknowledged, missing while something waits for them: after the grace
+// they are taken as lost by the capture and given as a gap (the hole up to the next waiting piece
+// of that direction, or what the other side acknowledged). Returns true when it gave one.
+bool TcpFollower::give_lost(TcpSink& sink) {
+  bool gave = false;
+  for (Direction d : {Direction::client_to_server, Direction::server_to_client}) {
+    Side& s = side(d);
+    const bool waiting = !s.pieces.empty() || !side(other(d)).pieces.empty();
+    if (ended_ || options_.loss_grace_segments == 0 || !waiting ||
+        s.peer_acked <= static_cast<int64_t>(s.next)) {
+      s.loss_watch = no_watch;
+      continue;
+    }
+    if (s.loss_watch == no_watch) {
+      s.loss_watch = arrivals_;
+      continue;
+    }
+    if (arrivals_ - s.loss_watch < options_.loss_grace_segments) continue;
+    uint64_t target = static_cast<uint64_t>(s.peer_acked);
+    if (!s.pieces.empty()) target = std::min(target, s.pieces.begin()->first);
+    if (s.has_fin) target = std::min(target, s.fin);
+    s.loss_watch = no_watch;
+    if (target > s.next) {
+      give_gap(d, target - s.next, sink);
+      gave = true;
+    }
+  }
+  return gave;
 }
 
 bool TcpFollower::deliver_directly(const TcpSegment& segment, uint32_t data_seq, uint64_t arrival,

@@ -30,6 +30,11 @@
 //   be delivered, or a bound or the end is reached; the origin is then the lowest sequence
 //   number among them. This is the bounded look-back: a segment that comes later from before
 //   the origin is reported (before_start) and not decoded.
+// - Loss: bytes of a direction that the other side acknowledged but that were never captured
+//   (the receiver had them: the capture missed them) are given as a gap once
+//   `loss_grace_segments` more segments were captured without them, so that an ACK captured
+//   before the data it acknowledges (cross-direction reordering) still finds the data. Holes
+//   nobody acknowledged wait for a retransmission, up to the bounds or the end.
 // - Sequence numbers are 32-bit and wrap: each is read relative to the next expected byte, so a
 //   stream may be any length.
 //
@@ -69,6 +74,9 @@ struct TcpOptions {
   size_t max_buffered_bytes = 1 << 20;  // payload bytes waiting, both directions together
   size_t max_buffered_segments = 1024;  // pieces of segments waiting, both directions together
   uint32_t start_segments = 4;  // without SYN: segments of a direction held to find its origin
+  // Segments captured after an acknowledgement of bytes never seen, before those bytes are taken
+  // as lost (0: only the bounds and the end decide). The C ABI uses the default.
+  uint32_t loss_grace_segments = 64;
 };
 
 // Peer offset unknown: the segment had no ACK flag, or the other direction was never seen.
@@ -177,8 +185,11 @@ class TcpFollower {
     uint32_t rst_ack = 0;              // what the RST acknowledged of the other direction
     std::map<uint64_t, Piece> pieces;  // by offset, never overlapping, all at or after `next`
     std::vector<StartSegment> start;   // before the origin is fixed
+    int64_t peer_acked = 0;            // the furthest offset the other side acknowledged
+    uint64_t loss_watch = no_watch;    // arrival from which bytes acknowledged are missing
     bool closed() const noexcept { return has_fin && next >= fin; }
   };
+  static constexpr uint64_t no_watch = UINT64_MAX;
   enum class Readiness { ready, held };
 
   Side& side(Direction d) noexcept { return sides_[static_cast<size_t>(d)]; }
@@ -201,6 +212,8 @@ class TcpFollower {
   void pump(TcpSink& sink);
   bool force_one(TcpSink& sink);
   void give_gap(Direction d, uint64_t length, TcpSink& sink);
+  void note_ack(const TcpSegment& segment);
+  bool give_lost(TcpSink& sink);
   void enforce_bounds(TcpSink& sink);
   void check_end(TcpSink& sink);
   bool reset_reached(Direction d) const noexcept;
