@@ -1256,7 +1256,8 @@ typedef struct show_ctx {
     /* Tree */
     guint64 linked_request; /* the answer whose context items this frame shows already */
     gboolean user_shown;
-    gboolean reordered; /* the part shown holds bytes of an earlier frame */
+    gboolean reordered;     /* the part shown holds bytes of an earlier frame */
+    gboolean any_reordered; /* a part of this frame's record did */
 } show_ctx;
 
 #define KEY_CALL_COUNT 0
@@ -2066,6 +2067,13 @@ show_part(show_ctx *sc)
         proto_item_set_generated(pi);
         proto_item_append_text(
             pi, " (captured out of order; decoded here, in the conversation's order)");
+        sc->any_reordered = TRUE;
+    } else if (sc->any_reordered) {
+        /* this frame's own bytes after those of earlier frames: where they start */
+        proto_item *pi = NULL;
+        proto_tree_add_subtree(sc->tree, sc->tvb, 0, 0, ett_event, &pi, "Bytes of this frame");
+        proto_item_set_generated(pi);
+        sc->any_reordered = FALSE;
     }
     sc->answer_lines = chunk->data_lines_before;
     frame_view(sc->tvb, chunk->base, &frame);
