@@ -131,12 +131,16 @@ class Frame:
 
 def add_pop3(f, tree):
     """Top-level items after a pop3.reordered_from N were decoded from frame N's bytes (captured
-    out of order, shown where they were decoded): they and their links count as frame N's."""
+    out of order, shown where they were decoded): they and their links count as frame N's, up
+    to the next such item or the text item "Bytes of this frame"."""
     items = list(tree) if isinstance(tree, Obj) else []
     owner = None
     for i, (k, v) in enumerate(items):
         if k == "pop3.reordered_from":
             owner = int(v)
+            continue
+        if k == "Bytes of this frame":  # the frame's own bytes follow those of earlier frames
+            owner = None
             continue
         if k.endswith("_tree"):
             continue
@@ -380,6 +384,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--captures", help="only these captures (names without extension)")
+    ap.add_argument("--capture-dir", metavar="DIR",
+                    help="the captures of DIR instead of sample-pcaps/ (skipped when DIR is absent)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--expect-current-failures", metavar="FILE")
     ap.add_argument("--write-failures", metavar="FILE", help="write the failing copies' names")
@@ -392,8 +398,12 @@ def main():
     if not shutil.which("tshark") or not os.path.exists(plugin):
         print("SKIPPED: tshark or the plugin (POP3DECODE_PLUGIN=%r) is missing" % plugin)
         return SKIP
-    captures = sorted(glob.glob(os.path.join(SOURCE_DIR, "sample-pcaps", "*.pcapng")) +
-                      glob.glob(os.path.join(SOURCE_DIR, "sample-pcaps", "*.pcap")))
+    folder = args.capture_dir or os.path.join(SOURCE_DIR, "sample-pcaps")
+    if not os.path.isdir(folder):
+        print("SKIPPED: no capture folder %s" % folder)
+        return SKIP
+    captures = sorted(glob.glob(os.path.join(folder, "*.pcapng")) +
+                      glob.glob(os.path.join(folder, "*.pcap")))
     if args.captures:
         wanted = set(args.captures.split(","))
         captures = [c for c in captures if os.path.splitext(os.path.basename(c))[0] in wanted]
