@@ -971,6 +971,9 @@ typedef struct pop3d_tcp_segment {
   uint64_t tag; /* the caller's name for the segment (frame number, record index) */
 } pop3d_tcp_segment;
 
+/* Bytes a direction never showed but the other side acknowledged become a gap once 64 more
+ * segments came without them (pop3decode::TcpOptions::loss_grace_segments; fixed here, the
+ * struct's layout being part of the ABI). */
 typedef struct pop3d_tcp_options {
   size_t max_buffered_bytes;    /* payload bytes waiting, both directions (default 1 MiB) */
   size_t max_buffered_segments; /* segment pieces waiting, both directions (default 1024) */
