@@ -631,6 +631,17 @@ TEST_CASE("a segment from before a settled origin is reported, not decoded", "[t
   CHECK(before_start);
 }
 
+// A segment with the ACK flag.
+TcpSegment acking(Direction d, uint32_t seq, uint32_t ack, std::string_view payload) {
+  TcpSegment segment;
+  segment.direction = d;
+  segment.seq = seq;
+  segment.has_ack = true;
+  segment.ack = ack;
+  segment.payload = payload;
+  return segment;
+}
+
 TEST_CASE("a bare ACK starting a direction holds the answers to its unseen bytes", "[tcp]") {
   // A capture that starts mid-stream: the client's first segment is a bare ACK, then the server
   // answers a command captured only after that answer (merged one-way taps). The ACK's sequence
@@ -648,33 +659,12 @@ TEST_CASE("a bare ACK starting a direction holds the answers to its unseen bytes
     TcpOptions options;
     options.start_segments = start_segments;
     TcpFollower follower(options);
-    TcpSegment s0;  // the end of an earlier answer
-    s0.direction = S;
-    s0.seq = 7000;
-    s0.has_ack = true;
-    s0.ack = 2000;
-    s0.payload = ".\r\n";
-    follower.add(s0, sink);
-    TcpSegment ack;  // the client acknowledges it: it stands at 2000
-    ack.direction = C;
-    ack.seq = 2000;
-    ack.has_ack = true;
-    ack.ack = 7003;
-    follower.add(ack, sink);
-    TcpSegment answer;  // the answer to DELE 1, captured before it
-    answer.direction = S;
-    answer.seq = 7003;
-    answer.has_ack = true;
-    answer.ack = 2008;
-    answer.payload = "+OK\r\n";
-    follower.add(answer, sink);
-    TcpSegment command;
-    command.direction = C;
-    command.seq = 2000;
-    command.has_ack = true;
-    command.ack = 7003;
-    command.payload = "DELE 1\r\n";
-    follower.add(command, sink);
+    // The end of an earlier answer; the client acknowledges it (a bare ACK: it stands at
+    // 2000); the answer to DELE 1, captured before it; the command.
+    follower.add(acking(S, 7000, 2000, ".\r\n"), sink);
+    follower.add(acking(C, 2000, 7003, ""), sink);
+    follower.add(acking(S, 7003, 2008, "+OK\r\n"), sink);
+    follower.add(acking(C, 2000, 7003, "DELE 1\r\n"), sink);
     follower.end(sink);
     INFO("start_segments " << start_segments);
     CHECK(sink.order == "S:.\r\nC:DELE 1\r\nS:+OK\r\n");
