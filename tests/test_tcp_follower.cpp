@@ -631,6 +631,8 @@ TEST_CASE("a segment from before a settled origin is reported, not decoded", "[t
   CHECK(before_start);
 }
 
+namespace {
+
 // A segment with the ACK flag.
 TcpSegment acking(Direction d, uint32_t seq, uint32_t ack, std::string_view payload) {
   TcpSegment segment;
@@ -641,6 +643,8 @@ TcpSegment acking(Direction d, uint32_t seq, uint32_t ack, std::string_view payl
   segment.payload = payload;
   return segment;
 }
+
+}  // namespace
 
 TEST_CASE("a bare ACK starting a direction holds the answers to its unseen bytes", "[tcp]") {
   // A capture that starts mid-stream: the client's first segment is a bare ACK, then the server

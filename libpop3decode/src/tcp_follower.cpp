@@ -127,14 +127,8 @@ bool TcpFollower::give_lost(TcpSink& sink) {
       continue;
     }
     if (arrivals_ - s.loss_watch < options_.loss_grace_segments) continue;
-    uint64_t target = static_cast<uint64_t>(s.peer_acked);
-    if (!s.pieces.empty()) target = std::min(target, s.pieces.begin()->first);
-    if (s.has_fin) target = std::min(target, s.fin);
     s.loss_watch = no_watch;
-    if (target > s.next) {
-      give_gap(d, target - s.next, sink);
-      gave = true;
-    }
+    gave = give_gap_up_to(d, static_cast<uint64_t>(s.peer_acked), sink) || gave;
   }
   return gave;
 }
@@ -401,19 +395,22 @@ bool TcpFollower::force_one(TcpSink& sink) {
   uint64_t hint = 0;
   uint64_t needed = 0;
   if (readiness(oldest, head->second, sink, &hint, &needed) == Readiness::ready) return true;
-  const Direction o = other(oldest);
-  Side& peer = side(o);
-  uint64_t target = needed;
-  if (!peer.pieces.empty()) target = std::min(target, peer.pieces.begin()->first);
-  if (peer.has_fin) target = std::min(target, peer.fin);
-  if (target > peer.next) {
-    give_gap(o, target - peer.next, sink);
-    return true;
-  }
+  if (give_gap_up_to(other(oldest), needed, sink)) return true;
   // The bytes it acknowledges cannot come before it: release it as it is.
   s.pieces.begin()->second.forced = true;
   sink.notice({TcpNoticeKind::ack_unmet, oldest, s.next, s.pieces.begin()->second.bytes.size(),
                s.pieces.begin()->second.tag});
+  return true;
+}
+
+// Gives the bytes of `d` missing before `target` as a gap, stopping at its next waiting piece
+// and at its FIN. Returns false when none are missing there.
+bool TcpFollower::give_gap_up_to(Direction d, uint64_t target, TcpSink& sink) {
+  const Side& s = side(d);
+  if (!s.pieces.empty()) target = std::min(target, s.pieces.begin()->first);
+  if (s.has_fin) target = std::min(target, s.fin);
+  if (target <= s.next) return false;
+  give_gap(d, target - s.next, sink);
   return true;
 }
 

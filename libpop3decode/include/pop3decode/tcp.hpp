@@ -212,6 +212,7 @@ class TcpFollower {
   void pump(TcpSink& sink);
   bool force_one(TcpSink& sink);
   void give_gap(Direction d, uint64_t length, TcpSink& sink);
+  bool give_gap_up_to(Direction d, uint64_t target, TcpSink& sink);
   void note_ack(const TcpSegment& segment);
   bool give_lost(TcpSink& sink);
   void enforce_bounds(TcpSink& sink);
